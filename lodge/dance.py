@@ -1,0 +1,106 @@
+"""`Dance`: what the pipeline returns, and its `dance.npz` file form."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .constants import FPS, PRIM_LEN, PRIMITIVE_KINDS
+from .motion import motion_to_joints
+
+
+@dataclass
+class Primitive:
+    """A characteristic dance primitive placed in the dance: 8 frames starting at `start`."""
+
+    start: int
+    kind: str  # "hard", "soft" or "soft_mirror"
+    length: int = PRIM_LEN
+
+    def __post_init__(self) -> None:
+        if self.kind not in PRIMITIVE_KINDS:
+            raise ValueError(f"unknown primitive kind {self.kind!r}; expected one of {PRIMITIVE_KINDS}")
+
+
+@dataclass
+class Dance:
+    """A generated (or real) dance at 30 fps.
+
+    Attributes:
+        motion: (T, 139) float32 Lodge motion.
+        joints: (T, 22, 3) world joint positions in metres (y up).
+        genre: genre name.
+        beats: music beat frame indices (int).
+        primitives: the placed primitives (start frame, kind).
+        segment_starts: first frame of each 256-frame local segment.
+        fps: frames per second (30).
+        onset_envelope: (T,) music onset strength per frame, for timelines (optional).
+        tempo: music tempo in beats per minute (0 when unknown).
+        timings: seconds spent in each stage ("music", "global", "local", ...).
+        device: what generated it ("cpu", "cuda", ...).
+    """
+
+    motion: np.ndarray
+    joints: np.ndarray
+    genre: str
+    beats: np.ndarray
+    primitives: list[Primitive]
+    segment_starts: np.ndarray
+    fps: int = FPS
+    onset_envelope: np.ndarray | None = None
+    tempo: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames T."""
+        return int(self.motion.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.num_frames / float(self.fps)
+
+    def save_npz(self, path: str | Path) -> Path:
+        """Write the `dance.npz` file (keys: motion, joints, fps, genre, beats, primitive_frames,
+        primitive_kinds, segment_starts, onset_envelope, tempo)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            path,
+            motion=self.motion.astype(np.float32),
+            joints=self.joints.astype(np.float32),
+            fps=np.int32(self.fps),
+            genre=np.str_(self.genre),
+            beats=np.asarray(self.beats, dtype=np.int64),
+            primitive_frames=np.asarray([p.start for p in self.primitives], dtype=np.int64),
+            primitive_kinds=np.asarray([p.kind for p in self.primitives], dtype="<U11"),
+            segment_starts=np.asarray(self.segment_starts, dtype=np.int64),
+            onset_envelope=np.zeros(0, np.float32) if self.onset_envelope is None else self.onset_envelope.astype(np.float32),
+            tempo=np.float32(self.tempo),
+        )
+        return path
+
+    @classmethod
+    def load_npz(cls, path: str | Path) -> "Dance":
+        """Read a `dance.npz` file written by :meth:`save_npz` (joints are recomputed if absent)."""
+        with np.load(path, allow_pickle=False) as data:
+            motion = data["motion"].astype(np.float32)
+            joints = data["joints"].astype(np.float32) if "joints" in data else motion_to_joints(motion)
+            onset = data["onset_envelope"] if "onset_envelope" in data and data["onset_envelope"].size else None
+            return cls(
+                motion=motion,
+                joints=joints,
+                genre=str(data["genre"]) if "genre" in data else "unknown",
+                beats=data["beats"].astype(np.int64) if "beats" in data else np.zeros(0, np.int64),
+                primitives=[
+                    Primitive(int(s), str(k))
+                    for s, k in zip(data.get("primitive_frames", []), data.get("primitive_kinds", []))
+                ],
+                segment_starts=data["segment_starts"].astype(np.int64) if "segment_starts" in data else np.zeros(0, np.int64),
+                fps=int(data["fps"]) if "fps" in data else FPS,
+                onset_envelope=onset,
+                tempo=float(data["tempo"]) if "tempo" in data else 0.0,
+            )

@@ -1,0 +1,153 @@
+"""The 139-dim Lodge motion format: packing, forward kinematics, contacts, grounding, mirroring, normalising.
+
+Layout per frame: 4 foot-contact labels (left ankle, right ankle, left toe, right toe), 3 root
+translation (SMPL-X ``transl``, metres, y up), 22 x 6D joint rotations (pelvis global orientation
+first, then the 21 body joints in SMPL order).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .constants import (
+    ANKLE_CONTACT_HEIGHT, CONTACT_SLICE, FOOT_JOINTS, MIRROR_CONTACTS, MIRROR_JOINTS, MOTION_DIM,
+    N_JOINTS, ROOT_SLICE, ROT_SLICE, TOE_CONTACT_HEIGHT,
+)
+from .rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+from .skeleton import forward_kinematics, rest_joints
+
+# Under the reflection M = diag(-1, 1, 1) a rotation R becomes M R M: entries (0,1), (0,2), (1,0),
+# (2,0) change sign. In the 6D layout (rows 0 and 1) that negates components 1, 2 and 3.
+_MIRROR_6D_SIGN = np.array([1, -1, -1, -1, 1, 1], dtype=np.float32)
+
+
+def pack_motion(contacts, transl, rotmats) -> np.ndarray:
+    """(T,4) contacts, (T,3) translation, (T,22,3,3) local rotations -> (T,139) float32."""
+    rotmats = np.asarray(rotmats, dtype=np.float32)
+    frames = rotmats.shape[0]
+    d6 = matrix_to_rotation_6d(rotmats).reshape(frames, N_JOINTS * 6)
+    return np.concatenate(
+        [np.asarray(contacts, np.float32).reshape(frames, 4), np.asarray(transl, np.float32).reshape(frames, 3), d6],
+        axis=1,
+    ).astype(np.float32)
+
+
+def unpack_motion(motion):
+    """(..., 139) -> (contacts (..., 4), transl (..., 3), local rotation matrices (..., 22, 3, 3))."""
+    contacts = motion[..., CONTACT_SLICE]
+    transl = motion[..., ROOT_SLICE]
+    d6 = motion[..., ROT_SLICE].reshape(*motion.shape[:-1], N_JOINTS, 6)
+    return contacts, transl, rotation_6d_to_matrix(d6)
+
+
+def motion_to_joints(motion):
+    """(..., 139) motion -> (..., 22, 3) world joint positions (torch or NumPy, as given)."""
+    _, transl, rotmats = unpack_motion(motion)
+    positions, _ = forward_kinematics(rotmats, transl)
+    return positions
+
+
+def compute_contacts(joints: np.ndarray) -> np.ndarray:
+    """(T, 22, 3) grounded joint positions -> (T, 4) 0/1 foot contacts by height thresholds."""
+    heights = np.asarray(joints)[:, FOOT_JOINTS, 1]
+    limits = np.array([ANKLE_CONTACT_HEIGHT, ANKLE_CONTACT_HEIGHT, TOE_CONTACT_HEIGHT, TOE_CONTACT_HEIGHT])
+    return (heights < limits).astype(np.float32)
+
+
+def ground_motion(motion: np.ndarray) -> np.ndarray:
+    """Shift the root height so that the lowest toe is on the floor (y = 0) at the first frame."""
+    motion = np.array(motion, dtype=np.float32, copy=True)
+    joints = motion_to_joints(motion[:1])
+    lowest_toe = joints[0, [FOOT_JOINTS[2], FOOT_JOINTS[3]], 1].min()
+    motion[:, ROOT_SLICE.start + 1] -= lowest_toe
+    return motion
+
+
+def relabel_contacts(motion: np.ndarray) -> np.ndarray:
+    """Recompute the contact labels of a (T,139) motion from its own forward kinematics."""
+    motion = np.array(motion, dtype=np.float32, copy=True)
+    motion[:, CONTACT_SLICE] = compute_contacts(motion_to_joints(motion))
+    return motion
+
+
+def mirror_motion(motion):
+    """Reflect a (..., 139) motion through the x = 0 plane (left <-> right). Mirroring twice is the identity.
+
+    Joints and contacts swap sides, rotations become M R M with M = diag(-1, 1, 1), and the root
+    moves so that the world pelvis x is negated exactly (transl_x -> -transl_x - 2 * rest_pelvis_x).
+    """
+    is_torch = isinstance(motion, torch.Tensor)
+    m = motion.detach().cpu().numpy() if is_torch else np.asarray(motion, dtype=np.float32)
+    out = np.empty_like(m)
+    out[..., CONTACT_SLICE] = m[..., CONTACT_SLICE][..., list(MIRROR_CONTACTS)]
+    root = m[..., ROOT_SLICE].copy()
+    root[..., 0] = -root[..., 0] - 2.0 * float(rest_joints()[0, 0])
+    out[..., ROOT_SLICE] = root
+    d6 = m[..., ROT_SLICE].reshape(*m.shape[:-1], N_JOINTS, 6)
+    d6 = d6[..., list(MIRROR_JOINTS), :] * _MIRROR_6D_SIGN
+    out[..., ROT_SLICE] = d6.reshape(*m.shape[:-1], N_JOINTS * 6)
+    if is_torch:
+        return torch.from_numpy(out).to(device=motion.device, dtype=motion.dtype)
+    return out
+
+
+def mirror_joints(joints: np.ndarray) -> np.ndarray:
+    """Reflect (..., 22, 3) joint positions through x = 0 and swap left/right joints."""
+    out = np.asarray(joints)[..., list(MIRROR_JOINTS), :].copy()
+    out[..., 0] *= -1
+    return out
+
+
+@dataclass
+class Normalizer:
+    """Per-dimension min-max scaling to [-1, 1], fitted on a training set and stored with a checkpoint."""
+
+    data_min: np.ndarray
+    data_max: np.ndarray
+    eps: float = 1e-6
+
+    @classmethod
+    def fit(cls, data: np.ndarray) -> "Normalizer":
+        """Fit on (N, D) or (..., D) data."""
+        flat = np.asarray(data, dtype=np.float64).reshape(-1, np.asarray(data).shape[-1])
+        return cls(flat.min(0).astype(np.float32), flat.max(0).astype(np.float32))
+
+    def _scale(self) -> np.ndarray:
+        return np.maximum(self.data_max - self.data_min, self.eps)
+
+    def normalize(self, x):
+        """Data -> [-1, 1]. Works on NumPy arrays and torch tensors."""
+        lo, scale = self.data_min, self._scale()
+        if isinstance(x, torch.Tensor):
+            lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
+            scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
+        return 2.0 * (x - lo) / scale - 1.0
+
+    def denormalize(self, x):
+        """[-1, 1] -> data. Works on NumPy arrays and torch tensors."""
+        lo, scale = self.data_min, self._scale()
+        if isinstance(x, torch.Tensor):
+            lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
+            scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
+        return (x + 1.0) * 0.5 * scale + lo
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form."""
+        return {"min": self.data_min.tolist(), "max": self.data_max.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalizer":
+        """Inverse of :meth:`to_dict`."""
+        return cls(np.asarray(d["min"], np.float32), np.asarray(d["max"], np.float32))
+
+
+def rest_motion(frames: int = 1) -> np.ndarray:
+    """A (frames, 139) motion standing still in the rest pose with the toes on the floor."""
+    rot = np.broadcast_to(np.eye(3, dtype=np.float32), (frames, N_JOINTS, 3, 3))
+    motion = pack_motion(np.zeros((frames, 4)), np.zeros((frames, 3)), rot)
+    return relabel_contacts(ground_motion(motion))
+
+
+assert MOTION_DIM == 139

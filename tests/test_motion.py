@@ -1,0 +1,100 @@
+"""Rotations, skeleton and the 139-dim motion format."""
+import numpy as np
+import pytest
+import torch
+
+from lodge import rotations as R
+from lodge.constants import MOTION_DIM, N_JOINTS, PARENTS
+from lodge.motion import (
+    Normalizer, compute_contacts, ground_motion, mirror_joints, mirror_motion, motion_to_joints,
+    pack_motion, rest_motion, unpack_motion,
+)
+from lodge.skeleton import forward_kinematics, rest_joints
+
+
+def random_motion(frames=16, seed=0):
+    rng = np.random.default_rng(seed)
+    aa = rng.normal(scale=0.6, size=(frames, N_JOINTS, 3)).astype(np.float32)
+    transl = rng.normal(size=(frames, 3)).astype(np.float32)
+    return pack_motion(np.zeros((frames, 4)), transl, R.axis_angle_to_matrix(aa))
+
+
+def test_rest_pose_fk_gives_rest_joints():
+    rot = np.broadcast_to(np.eye(3, dtype=np.float32), (2, N_JOINTS, 3, 3)).copy()
+    transl = np.array([[0, 0, 0], [0.5, 1.0, -2.0]], np.float32)
+    pos, _ = forward_kinematics(rot, transl)
+    np.testing.assert_allclose(pos[0], rest_joints(), atol=1e-6)
+    np.testing.assert_allclose(pos[1], rest_joints() + transl[1], atol=1e-6)
+
+
+def test_fk_rotating_a_joint_moves_only_its_subtree():
+    rot = np.broadcast_to(np.eye(3, dtype=np.float32), (1, N_JOINTS, 3, 3)).copy()
+    rot[0, 18] = R.axis_angle_to_matrix(np.array([0, 0, 1.2], np.float32))  # left elbow
+    pos, _ = forward_kinematics(rot, np.zeros((1, 3), np.float32))
+    moved = np.linalg.norm(pos[0] - rest_joints(), axis=-1) > 1e-5
+    assert list(np.nonzero(moved)[0]) == [20]  # only the left wrist moves
+    bone = np.linalg.norm(pos[0, 20] - pos[0, 18])
+    assert bone == pytest.approx(np.linalg.norm(rest_joints()[20] - rest_joints()[18]), abs=1e-5)
+
+
+@pytest.mark.parametrize("angle_scale", [1e-9, 0.3, 3.0])
+def test_rotation_round_trips(angle_scale):
+    rng = np.random.default_rng(1)
+    axis = rng.normal(size=(64, 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    aa = (axis * rng.uniform(0, 1, size=(64, 1)) * angle_scale).astype(np.float64)
+    mat = R.axis_angle_to_matrix(aa)
+    np.testing.assert_allclose(mat @ np.swapaxes(mat, -1, -2), np.broadcast_to(np.eye(3), mat.shape), atol=1e-9)
+    np.testing.assert_allclose(R.matrix_to_axis_angle(mat), aa, atol=1e-6)
+    np.testing.assert_allclose(R.rotation_6d_to_matrix(R.matrix_to_rotation_6d(mat)), mat, atol=1e-9)
+    np.testing.assert_allclose(R.quaternion_to_matrix(R.matrix_to_quaternion(mat)), mat, atol=1e-9)
+    np.testing.assert_allclose(R.quaternion_to_axis_angle(R.axis_angle_to_quaternion(aa)), aa, atol=1e-6)
+
+
+def test_6d_is_first_two_rows_pytorch3d_convention():
+    mat = R.axis_angle_to_matrix(np.array([0.3, -0.2, 0.9]))
+    np.testing.assert_allclose(R.matrix_to_rotation_6d(mat), mat[:2].reshape(6))
+
+
+def test_pack_unpack_round_trip():
+    motion = random_motion()
+    assert motion.shape == (16, MOTION_DIM)
+    contacts, transl, rot = unpack_motion(motion)
+    np.testing.assert_allclose(pack_motion(contacts, transl, rot), motion, atol=1e-6)
+
+
+def test_mirroring_twice_is_identity_and_mirrors_joints():
+    motion = random_motion()
+    np.testing.assert_allclose(mirror_motion(mirror_motion(motion)), motion, atol=1e-6)
+    np.testing.assert_allclose(
+        motion_to_joints(mirror_motion(motion)), mirror_joints(motion_to_joints(motion)), atol=1e-5
+    )
+    t = torch.from_numpy(motion)
+    assert torch.allclose(mirror_motion(t), torch.from_numpy(mirror_motion(motion)))
+
+
+def test_grounding_and_contacts():
+    motion = random_motion(4)
+    motion[:, 5] += 3.0  # float far above the floor
+    grounded = ground_motion(motion)
+    joints = motion_to_joints(grounded)
+    assert min(joints[0, 10, 1], joints[0, 11, 1]) == pytest.approx(0.0, abs=1e-5)
+    still = rest_motion(3)
+    assert compute_contacts(motion_to_joints(still)).tolist() == [[1, 1, 1, 1]] * 3
+    lifted = still.copy()
+    lifted[:, 5] += 0.5
+    assert compute_contacts(motion_to_joints(lifted)).sum() == 0
+
+
+def test_normalizer_maps_training_range_to_unit_interval():
+    data = random_motion(32)
+    norm = Normalizer.fit(data)
+    z = norm.normalize(data)
+    assert z.min() >= -1 - 1e-5 and z.max() <= 1 + 1e-5
+    np.testing.assert_allclose(norm.denormalize(z), data, atol=1e-5)
+    again = Normalizer.from_dict(norm.to_dict())
+    np.testing.assert_allclose(again.normalize(torch.from_numpy(data)).numpy(), z, atol=1e-5)
+
+
+def test_parents_precede_children():
+    assert all(PARENTS[j] < j for j in range(1, N_JOINTS))
