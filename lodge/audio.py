@@ -1,0 +1,261 @@
+"""Music in: load any common audio file and compute Lodge's 35-dim music features at 30 fps.
+
+Features follow the official Lodge/FineDance extraction (librosa, sr 15360, hop 512): onset
+envelope (1), MFCC (20), chroma CENS (12), one-hot onset peaks (1), one-hot beats (1).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from .constants import FPS, HOP_LENGTH, MUSIC_DIM, SAMPLE_RATE
+
+N_MFCC = 20
+N_CHROMA = 12
+BEAT_TIGHTNESS = 100
+# Peak amplitude below this (about -80 dBFS) counts as silence.
+SILENCE_PEAK = 1e-4
+
+
+class AudioError(ValueError):
+    """A music file that cannot be used; the message is one line, meant for end users."""
+
+
+@dataclass
+class MusicFeatures:
+    """Per-frame music features at 30 fps.
+
+    Attributes:
+        features: (T, 35) float32, see the module docstring for the column order.
+        beats: int64 frame indices of the tracked beats (all < T).
+        tempo: estimated tempo in beats per minute.
+        onset_envelope: (T,) float32 onset strength (also column 0 of `features`).
+    """
+
+    features: np.ndarray
+    beats: np.ndarray
+    tempo: float
+    onset_envelope: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        """Number of 30 fps frames T."""
+        return int(self.features.shape[0])
+
+    @property
+    def seconds(self) -> float:
+        """Duration covered by the frames, in seconds."""
+        return self.num_frames / FPS
+
+
+# ----------------------------------------------------------------------------- loading
+
+def _ffmpeg_exe() -> str | None:
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:  # noqa: BLE001 - no ffmpeg available at all
+        return None
+
+
+def _fmt_seconds(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(int(round(s)), 60)
+    return f"{m} min {sec:02d} s"
+
+
+def _check_duration(seconds: float, name: str, max_seconds: float | None, min_seconds: float) -> None:
+    if seconds <= 0:
+        raise AudioError(f"'{name}' contains no audio (it is empty).")
+    if seconds < min_seconds:
+        raise AudioError(
+            f"'{name}' is only {seconds:.1f} s long; the music must be at least {min_seconds:g} s long."
+        )
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioError(
+            f"'{name}' is {_fmt_seconds(seconds)} long, over the limit of {_fmt_seconds(max_seconds)}; "
+            "trim it, or lift the limit (max_seconds=None in Python, --max-seconds on the command line)."
+        )
+
+
+def _ffmpeg_probe(exe: str, path: Path) -> tuple[bool, float | None]:
+    """(has an audio stream, duration in seconds or None) from ffmpeg's header printout."""
+    proc = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                          errors="replace", timeout=60)
+    err = proc.stderr
+    has_audio = re.search(r"Stream #\S+.*: Audio:", err) is not None
+    m = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", err)
+    duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else None
+    return has_audio, duration
+
+
+def _ffmpeg_decode(exe: str, path: Path, limit_seconds: float | None) -> np.ndarray:
+    cmd = [exe, "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1",
+           "-ar", str(SAMPLE_RATE), "-f", "f32le"]
+    if limit_seconds is not None:  # never decode more than needed to know it is too long
+        cmd += ["-t", f"{limit_seconds:.3f}"]
+    proc = subprocess.run(cmd + ["-"], capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        raise AudioError(f"'{path.name}' could not be decoded as audio.")
+    return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
+
+
+def _load_soundfile(path: Path, max_seconds: float | None, min_seconds: float) -> np.ndarray | None:
+    """Decode with libsndfile (wav, flac, ogg, mp3, ...); None if it cannot read the format."""
+    try:
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - libsndfile raises several types for unknown formats
+        return None
+    if info.samplerate <= 0:
+        return None
+    _check_duration(info.frames / info.samplerate, path.name, max_seconds, min_seconds)
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception:  # noqa: BLE001
+        return None
+    wave = data.mean(axis=1)
+    if sr != SAMPLE_RATE:
+        wave = librosa.resample(wave, orig_sr=sr, target_sr=SAMPLE_RATE)
+    return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def load_audio(path: str | Path, max_seconds: float | None = 600.0, min_seconds: float = 5.0) -> np.ndarray:
+    """Load a music file as mono float32 at 15360 Hz.
+
+    Reads wav, flac, ogg and mp3 with libsndfile and anything else ffmpeg can decode (m4a/aac,
+    opus, the audio track of a video, ...). The duration is checked from the file header before
+    the whole file is decoded.
+
+    Args:
+        path: the audio file.
+        max_seconds: refuse longer songs; None means no limit.
+        min_seconds: refuse shorter songs.
+
+    Raises:
+        AudioError: missing, not audio, empty, too short, too long or silent.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"Music file not found: '{path}'.")
+    if not path.is_file():
+        raise AudioError(f"'{path}' is a folder, not a music file.")
+    if path.stat().st_size == 0:
+        raise AudioError(f"'{path.name}' is an empty file (0 bytes).")
+
+    wave = _load_soundfile(path, max_seconds, min_seconds)
+    if wave is None:
+        exe = _ffmpeg_exe()
+        if exe is None:
+            raise AudioError(f"'{path.name}' is not a format that can be read here "
+                             "(use wav, flac, ogg or mp3, or install ffmpeg).")
+        has_audio, duration = _ffmpeg_probe(exe, path)
+        if not has_audio:
+            raise AudioError(f"'{path.name}' is not an audio file (or it is damaged); "
+                             "use wav, mp3, ogg, flac or m4a.")
+        if duration is not None:
+            _check_duration(duration, path.name, max_seconds, min_seconds)
+        limit = None if max_seconds is None else max_seconds + 1.0
+        wave = _ffmpeg_decode(exe, path, limit)
+
+    # The header can lie (or be missing): check the decoded length too.
+    _check_duration(len(wave) / SAMPLE_RATE, path.name, max_seconds, min_seconds)
+    if not np.all(np.isfinite(wave)):
+        raise AudioError(f"'{path.name}' contains invalid samples (NaN or infinity).")
+    if float(np.max(np.abs(wave))) < SILENCE_PEAK:
+        raise AudioError(f"'{path.name}' is silent; there is no music to dance to.")
+    return wave
+
+
+# ----------------------------------------------------------------------------- features
+
+def _fit(x: np.ndarray, frames: int) -> np.ndarray:
+    """Trim or zero-pad axis 0 to exactly `frames`."""
+    if len(x) >= frames:
+        return x[:frames]
+    pad = [(0, frames - len(x))] + [(0, 0)] * (x.ndim - 1)
+    return np.pad(x, pad)
+
+
+def music_features(wave: np.ndarray, sr: int = SAMPLE_RATE) -> MusicFeatures:
+    """The 35-dim Lodge music features of a mono wave, T = len(wave) // 512 frames at 30 fps.
+
+    Columns: onset envelope (1), MFCC (20), chroma CENS (12), one-hot onset peaks (1),
+    one-hot beats (1; `beat_track` on the onset envelope, tightness 100).
+    """
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1:
+        raise ValueError(f"expected a mono 1-D wave, got shape {wave.shape}")
+    if sr != SAMPLE_RATE:
+        wave = librosa.resample(wave, orig_sr=sr, target_sr=SAMPLE_RATE)
+    frames = len(wave) // HOP_LENGTH
+    if frames < 1:
+        raise ValueError("wave is shorter than one frame")
+    kw = dict(sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
+
+    envelope = librosa.onset.onset_strength(y=wave, **kw).astype(np.float32)
+    mfcc = librosa.feature.mfcc(y=wave, n_mfcc=N_MFCC, **kw).T
+    chroma = librosa.feature.chroma_cens(y=wave, n_chroma=N_CHROMA, **kw).T
+    peaks = librosa.onset.onset_detect(onset_envelope=envelope, **kw)
+    tempo, beats = librosa.beat.beat_track(onset_envelope=envelope, tightness=BEAT_TIGHTNESS, **kw)
+
+    envelope = _fit(envelope, frames)
+    peaks = peaks[peaks < frames]
+    beats = np.asarray(beats, dtype=np.int64)
+    beats = beats[beats < frames]
+    peak_onehot = np.zeros(frames, np.float32)
+    peak_onehot[peaks] = 1.0
+    beat_onehot = np.zeros(frames, np.float32)
+    beat_onehot[beats] = 1.0
+
+    feats = np.concatenate([
+        envelope[:, None], _fit(mfcc, frames), _fit(chroma, frames), peak_onehot[:, None], beat_onehot[:, None],
+    ], axis=1).astype(np.float32)
+    assert feats.shape == (frames, MUSIC_DIM)
+    return MusicFeatures(features=feats, beats=beats, tempo=float(np.atleast_1d(tempo)[0]),
+                         onset_envelope=envelope)
+
+
+def analyze_music(path: str | Path, max_seconds: float | None = 600.0) -> MusicFeatures:
+    """Load a music file (see `load_audio`) and compute its `MusicFeatures`."""
+    return music_features(load_audio(path, max_seconds=max_seconds))
+
+
+# ----------------------------------------------------------------------------- test signal
+
+def click_times(bpm: float, seconds: float, offset: float = 0.5) -> np.ndarray:
+    """Times (s) of the clicks `synth_click_track` places: every 60/bpm s from `offset`."""
+    period = 60.0 / bpm
+    return np.arange(offset, seconds - 0.05, period)
+
+
+def synth_click_track(bpm: float, seconds: float, sr: int = SAMPLE_RATE, offset: float = 0.5) -> np.ndarray:
+    """A metronome: short percussive clicks every beat of `bpm`, the first at `offset` seconds.
+
+    Every fourth click (the downbeat) is louder and higher. Deterministic; mono float32.
+    """
+    n = int(round(seconds * sr))
+    wave = np.zeros(n, np.float32)
+    click_len = int(0.04 * sr)
+    t = np.arange(click_len) / sr
+    env = np.exp(-t / 0.008)
+    noise = np.random.default_rng(0).uniform(-1, 1, click_len)
+    for i, start_t in enumerate(click_times(bpm, seconds, offset)):
+        start = int(round(start_t * sr))
+        down = i % 4 == 0
+        freq = 1600.0 if down else 1000.0
+        click = env * (0.7 * np.sin(2 * np.pi * freq * t) + 0.3 * noise) * (0.9 if down else 0.6)
+        end = min(n, start + click_len)
+        wave[start:end] += click[: end - start]
+    return wave

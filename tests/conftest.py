@@ -1,0 +1,46 @@
+"""Shared pytest fixtures (audio files written once per session)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lodge.audio import click_times, synth_click_track
+from lodge.constants import SAMPLE_RATE
+
+CLICK_BPM = 120.0
+CLICK_SECONDS = 20.0
+CLICK_OFFSET = 0.5
+
+
+@pytest.fixture(scope="session")
+def click_wave() -> np.ndarray:
+    """20 s metronome at 120 BPM, first click at 0.5 s, mono float32 at 15360 Hz."""
+    return synth_click_track(CLICK_BPM, CLICK_SECONDS, offset=CLICK_OFFSET)
+
+
+@pytest.fixture(scope="session")
+def click_beat_frames() -> np.ndarray:
+    """The 30 fps frames (rounded) of the clicks in `click_wave` / `click_wav`."""
+    return np.round(click_times(CLICK_BPM, CLICK_SECONDS, CLICK_OFFSET) * 30).astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def click_wav(tmp_path_factory, click_wave) -> Path:
+    """`click_wave` written as a 16-bit wav at 44.1 kHz (so loading also resamples)."""
+    import librosa
+
+    path = tmp_path_factory.mktemp("audio") / "click_120bpm.wav"
+    sf.write(path, librosa.resample(click_wave, orig_sr=SAMPLE_RATE, target_sr=44100), 44100, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_song() -> Path:
+    """One of the shipped example songs in examples/."""
+    songs = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.mp3"))
+    if not songs:
+        pytest.skip("no example songs in examples/")
+    return songs[0]

@@ -1,0 +1,167 @@
+"""Audio loading, its user-facing errors, and the 35-dim music features."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lodge.audio import AudioError, MusicFeatures, analyze_music, load_audio, music_features, synth_click_track
+from lodge.constants import FPS, MUSIC_DIM, SAMPLE_RATE
+
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg binary not installed")
+
+
+@pytest.fixture(scope="module")
+def click_features(click_wave) -> MusicFeatures:
+    return music_features(click_wave)
+
+
+def test_feature_shape_and_columns(click_features, click_wave):
+    f = click_features
+    assert f.features.shape == (len(click_wave) // 512, MUSIC_DIM) == (20 * FPS, MUSIC_DIM)
+    assert f.num_frames == 600
+    assert f.features.dtype == np.float32 and np.all(np.isfinite(f.features))
+    np.testing.assert_array_equal(f.features[:, 0], f.onset_envelope)
+    # Both one-hot columns are 0/1, and the beat column marks exactly the beat frames.
+    assert set(np.unique(f.features[:, 33])) <= {0.0, 1.0} and f.features[:, 33].sum() > 0
+    np.testing.assert_array_equal(np.flatnonzero(f.features[:, 34]), f.beats)
+    assert f.beats.dtype == np.int64 and f.beats.max() < f.num_frames
+    # Chroma CENS columns are unit-norm (or zero) per frame.
+    norms = np.linalg.norm(f.features[:, 21:33], axis=1)
+    assert np.all((np.abs(norms - 1) < 1e-3) | (norms < 1e-6))
+
+
+def test_click_track_beats_and_tempo(click_features, click_beat_frames):
+    f = click_features
+    assert abs(f.tempo - 120.0) / 120.0 < 0.03
+    # Every detected beat lies within one frame of a click, and nearly every click is found.
+    dist = np.abs(f.beats[:, None] - click_beat_frames[None, :]).min(axis=1)
+    assert np.mean(dist <= 1) >= 0.9, dist
+    assert len(f.beats) >= 0.9 * len(click_beat_frames)
+    # Onset peaks sit on the clicks as well.
+    peaks = np.flatnonzero(f.features[:, 33])
+    pdist = np.abs(peaks[:, None] - click_beat_frames[None, :]).min(axis=1)
+    assert np.mean(pdist <= 1) >= 0.9
+
+
+@pytest.mark.parametrize("bpm", [95.0, 140.0])
+def test_other_tempi(bpm):
+    f = music_features(synth_click_track(bpm, 15.0))
+    assert abs(f.tempo - bpm) / bpm < 0.04
+    assert np.all(np.abs(np.diff(f.beats) - 60 * FPS / bpm) <= 1.5)
+
+
+def test_features_of_odd_length_and_other_rate():
+    wave = synth_click_track(100, 7.3, sr=22050)
+    f = music_features(wave, sr=22050)
+    resampled = int(round(len(wave) * SAMPLE_RATE / 22050))
+    assert f.num_frames == resampled // 512 and f.features.shape[1] == MUSIC_DIM
+
+
+def test_load_wav_resamples_to_15360(click_wav, click_wave):
+    wave = load_audio(click_wav)
+    assert wave.dtype == np.float32 and wave.ndim == 1
+    assert abs(len(wave) - len(click_wave)) <= 2
+    n = min(len(wave), len(click_wave))
+    assert np.corrcoef(wave[:n], click_wave[:n])[0, 1] > 0.95
+
+
+def test_stereo_is_mixed_to_mono(tmp_path, click_wave):
+    path = tmp_path / "stereo.flac"
+    sf.write(path, np.stack([click_wave, np.zeros_like(click_wave)], axis=1), SAMPLE_RATE)
+    wave = load_audio(path)
+    np.testing.assert_allclose(wave, click_wave / 2, atol=1e-3)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("ext,codec", [("mp3", "libmp3lame"), ("ogg", "libvorbis"), ("flac", "flac"),
+                                       ("m4a", "aac")])
+def test_compressed_formats_load_and_keep_the_beat(tmp_path, click_wav, click_beat_frames, ext, codec):
+    out = tmp_path / f"click.{ext}"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(click_wav), "-c:a", codec, str(out)], check=True)
+    wave = load_audio(out)
+    assert abs(len(wave) / SAMPLE_RATE - 20.0) < 0.2
+    f = music_features(wave)
+    assert abs(f.tempo - 120.0) / 120.0 < 0.03
+    # Encoder delay (mp3/aac priming) may shift by a few ms, never by more than a frame.
+    dist = np.abs(f.beats[:, None] - click_beat_frames[None, :]).min(axis=1)
+    assert np.mean(dist <= 1) >= 0.9
+
+
+def test_analyze_music(click_wav):
+    f = analyze_music(click_wav)
+    assert f.features.shape == (600, MUSIC_DIM)
+
+
+def _message(path, **kw) -> str:
+    with pytest.raises(AudioError) as err:
+        load_audio(path, **kw)
+    msg = str(err.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_missing_file(tmp_path):
+    assert "not found" in _message(tmp_path / "nope.mp3")
+
+
+def test_folder(tmp_path):
+    assert "folder" in _message(tmp_path)
+
+
+def test_text_file_renamed(tmp_path):
+    for name in ("notes.txt", "song.mp3", "song.wav"):
+        path = tmp_path / name
+        path.write_text("This is not music, just some words.\n" * 50)
+        assert "not an audio file" in _message(path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.touch()
+    assert "empty" in _message(path)
+
+
+def test_wav_with_no_samples(tmp_path):
+    path = tmp_path / "zero.wav"
+    sf.write(path, np.zeros(0, np.float32), 44100)
+    assert "empty" in _message(path)
+
+
+def test_too_short(tmp_path, click_wave):
+    path = tmp_path / "short.wav"
+    sf.write(path, click_wave[:SAMPLE_RATE], SAMPLE_RATE)
+    msg = _message(path)
+    assert "1.0 s" in msg and "at least 5 s" in msg
+
+
+def test_silent(tmp_path):
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros(6 * 44100, np.float32), 44100)
+    assert "silent" in _message(path)
+
+
+def test_too_long_and_lifting_the_limit(click_wav):
+    msg = _message(click_wav, max_seconds=10)
+    assert "20.0 s" in msg and "10.0 s" in msg and "max_seconds=None" in msg and "--max-seconds" in msg
+    assert len(load_audio(click_wav, max_seconds=None)) > 0
+
+
+@needs_ffmpeg
+def test_too_long_m4a_is_refused_from_the_header(tmp_path, click_wav):
+    out = tmp_path / "click.m4a"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(click_wav), "-c:a", "aac", str(out)], check=True)
+    assert "limit" in _message(out, max_seconds=10.0)
+    assert "at least 30 s" in _message(out, min_seconds=30.0)
+
+
+def test_default_limit_is_ten_minutes(tmp_path):
+    path = tmp_path / "long.wav"
+    # 11 minutes of quiet noise at a low rate keeps the file small; only the header is read.
+    sf.write(path, np.full(11 * 60 * 8000, 0.01, np.float32), 8000, subtype="PCM_U8")
+    assert "10 min 00 s" in _message(path)
