@@ -1,0 +1,130 @@
+"""Data side: BVH reading, CMU retargeting, glitch cutting, corpus items, split and training windows."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lodge.constants import MOTION_DIM, MUSIC_DIM
+from lodge.data.bvh import bvh_forward_kinematics, format_bvh, parse_bvh, read_bvh
+from lodge.data.cmu import clean_pieces
+from lodge.data.dataset import WindowDataset, load_corpus
+from lodge.data.items import save_item, split_groups
+from lodge.data.retarget import bone_angle_errors, floor_violation, position_errors, retarget
+from lodge.motion import motion_to_joints, mirror_motion
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BVH = FIXTURES / "cmu_60_03_3s.bvh"
+
+
+@pytest.fixture(scope="module")
+def take():
+    bvh = read_bvh(BVH)
+    return bvh, retarget(bvh)
+
+
+def test_bvh_parse_and_round_trip():
+    bvh = read_bvh(BVH)
+    assert len(bvh.frames) == 90 and abs(bvh.fps - 30) < 1e-3
+    assert sum(not j.is_end for j in bvh.joints) == 21
+    again = parse_bvh(format_bvh(bvh))
+    np.testing.assert_allclose(again.frames, bvh.frames, atol=1e-4)
+    pos, _ = bvh_forward_kinematics(bvh)
+    assert pos.shape == (90, len(bvh.joints), 3)
+
+
+def test_bvh_euler_order_as_written():
+    text = BVH.read_text()
+    head, _ = text.split("MOTION")
+    bvh = parse_bvh(text)
+    # Root channels are Z X Y; a 90 deg Z then 90 deg X rotation differs from X then Z.
+    frames = np.zeros((1, bvh.frames.shape[1]))
+    frames[0, 3], frames[0, 4] = 90.0, 90.0
+    one = parse_bvh(head + "MOTION\nFrames: 1\nFrame Time: 0.0333333\n" + " ".join(map(str, frames[0])))
+    _, glob = bvh_forward_kinematics(one)
+    rz = np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])
+    np.testing.assert_allclose(glob[0, 0], rz @ rx, atol=1e-9)
+
+
+def test_retarget_keeps_bone_directions(take):
+    bvh, ret = take
+    assert ret.motion.shape == (90, MOTION_DIM)
+    assert bone_angle_errors(ret, bvh.names).max() < 0.5  # degrees
+    # legs match closely after leg-length scaling; upper body differs by proportions only
+    err = position_errors(ret, bvh.names)
+    assert err.mean() < 0.10 and err[:, :8].mean() < 0.05
+
+
+def test_retarget_stays_on_the_floor(take):
+    bvh, ret = take
+    assert floor_violation(ret, bvh.names).max() < 0.02
+    feet = ret.joints[:, [7, 8, 10, 11], 1].min(1)
+    assert feet.min() > -0.02 and np.median(feet) < 0.06  # standing, not floating
+    assert ret.motion[:, :4].mean() > 0.3  # salsa steps: feet in contact most of the time
+
+
+def test_retarget_round_trips_139(take):
+    _, ret = take
+    joints = motion_to_joints(ret.motion)
+    np.testing.assert_allclose(joints, ret.joints, atol=1e-4)
+    half = motion_to_joints(ret.motion.astype(np.float16).astype(np.float32))
+    assert np.abs(half - ret.joints).max() < 0.01  # corpus stores fp16
+
+
+def test_clean_pieces_cut_glitches():
+    pieces = clean_pieces(600, [(5.0, 5.5), (6.0, 6.2)])
+    assert pieces[0] == (0, 147)
+    assert all(b - a >= 120 for a, b in pieces)
+    assert not any(a <= 160 < b for a, b in pieces)
+    assert pieces[-1][1] == 600
+
+
+def test_split_groups_by_genre():
+    groups = {f"g{i}": "salsa" if i < 10 else "swing" for i in range(14)}
+    test = split_groups(groups, 0.2, seed=0)
+    assert test == split_groups(groups, 0.2, seed=0)
+    assert any(g in test for g in groups if groups[g] == "salsa")
+    assert any(g in test for g in groups if groups[g] == "swing")
+    assert len([g for g in test if groups[g] == "swing"]) < 4
+
+
+def _tiny_corpus(directory: Path, take) -> None:
+    _, ret = take
+    (directory / "items").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    split = {"train": {"items": [], "takes": []}, "test": {"items": [], "takes": []}}
+    for k, side in enumerate(["train", "train", "test"]):
+        music = rng.normal(size=(90, MUSIC_DIM)).astype(np.float32)
+        save_item(directory / "items" / f"item{k}.npz", ret.motion, music, genre="salsa", take=f"t{k}",
+                  item_id=f"item{k}")
+        split[side]["items"].append(f"item{k}")
+        split[side]["takes"].append(f"t{k}")
+    (directory / "split.json").write_text(json.dumps(split))
+
+
+def test_load_corpus_and_windows(tmp_path, take):
+    _tiny_corpus(tmp_path, take)
+    train = load_corpus(tmp_path, "train")
+    test = load_corpus(tmp_path, "test")
+    assert [it.item_id for it in train] == ["item0", "item1"] and len(test) == 1
+    assert train[0].motion.dtype == np.float32 and train[0].motion.shape == (90, MOTION_DIM)
+    assert train[0].music.shape == (90, MUSIC_DIM)
+    ds = WindowDataset(train, length=64, seed=1)
+    batch = [ds[i] for i in range(len(ds) * 4)]
+    assert all(b["motion"].shape == (64, MOTION_DIM) and b["music"].shape == (64, MUSIC_DIM) for b in batch)
+    assert int(batch[0]["genre"]) == 0
+    src = train[0].motion
+    # every window is a slice of the item, or of its mirror image
+    mirrored = mirror_motion(src)
+    kinds = set()
+    for b in batch:
+        w = b["motion"].numpy()
+        for kind, ref in (("plain", src), ("mirror", mirrored)):
+            if any(np.allclose(w, ref[s:s + 64], atol=1e-6) for s in range(90 - 64 + 1)):
+                kinds.add(kind)
+    assert kinds == {"plain", "mirror"}
+    with pytest.raises(ValueError):
+        WindowDataset(train, length=256)
+    padded = WindowDataset(train, length=128, pad_short=True)[0]
+    assert padded["motion"].shape == (128, MOTION_DIM) and int(padded["mask"].sum()) == 90
