@@ -165,3 +165,21 @@ def test_default_limit_is_ten_minutes(tmp_path):
     # 11 minutes of quiet noise at a low rate keeps the file small; only the header is read.
     sf.write(path, np.full(11 * 60 * 8000, 0.01, np.float32), 8000, subtype="PCM_U8")
     assert "10 min 00 s" in _message(path)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name,bpm", [("salsa_clave_del_puerto_180bpm", 180.0), ("hiphop_basement_tape_95bpm", 95.0),
+                                      ("ragtime_maple_street_shuffle_140bpm", 140.0)])
+def test_example_songs_have_their_written_tempo(name, bpm):
+    path = EXAMPLES / f"{name}.mp3"
+    assert path.stat().st_size < 500 * 1024
+    f = analyze_music(path)
+    assert 15 * FPS <= f.num_frames <= 25 * FPS
+    octave = 2.0 ** np.round(np.log2(f.tempo / bpm))  # half/double tempo is the same pulse
+    assert octave in (0.5, 1.0, 2.0) and abs(f.tempo / octave - bpm) / bpm < 0.03
+    # Beats fall on the written grid, up to a constant detector lag.
+    step = 60.0 * FPS / bpm
+    lag = f.beats - np.round(f.beats / step) * step
+    assert np.mean(np.abs(lag - np.median(lag)) <= 1) >= 0.9 and 0 <= np.median(lag) <= 3
