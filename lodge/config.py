@@ -1,0 +1,104 @@
+"""Model and sampling configuration of a Lodge checkpoint (sizes, genres, diffusion settings)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .constants import GLOBAL_LEN, PRIM_LEN, SEG_LEN
+
+
+@dataclass
+class NetConfig:
+    """Sizes of one transformer denoiser (used for both the local and the global network)."""
+
+    d_model: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_dim: int = 512
+    music_layers: int = 2
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if (self.d_model // self.n_heads) % 2:
+            raise ValueError("the attention head size must be even (rotary position embeddings)")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class LodgeConfig:
+    """Everything needed to rebuild both networks and sample from them.
+
+    ``global_`` is serialised under the key ``"global"``.
+    """
+
+    genres: list[str]
+    local: NetConfig = field(default_factory=NetConfig)
+    global_: NetConfig = field(default_factory=NetConfig)
+    diffusion_steps: int = 1000
+    cond_drop_prob: float = 0.25
+    guidance_weight: float = 2.0
+    seg_len: int = SEG_LEN
+    global_len: int = GLOBAL_LEN
+    prim_len: int = PRIM_LEN
+    n_hard: int = 5
+    n_soft: int = 8
+
+    def __post_init__(self) -> None:
+        self.genres = list(self.genres)
+        if not self.genres:
+            raise ValueError("a Lodge config needs at least one genre")
+        if len(set(self.genres)) != len(self.genres):
+            raise ValueError(f"duplicate genre names in {self.genres}")
+
+    @property
+    def n_genres(self) -> int:
+        """Number of genres the networks are conditioned on."""
+        return len(self.genres)
+
+    @property
+    def n_prims(self) -> int:
+        """Primitives per global window (hard + soft)."""
+        return self.n_hard + self.n_soft
+
+    def genre_index(self, genre: str) -> int:
+        """Index of a genre name; ValueError listing the known genres otherwise."""
+        try:
+            return self.genres.index(genre)
+        except ValueError:
+            raise ValueError(f"unknown genre {genre!r}; this model knows: {', '.join(self.genres)}") from None
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form."""
+        d = asdict(self)
+        d["global"] = d.pop("global_")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LodgeConfig":
+        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        d = dict(d)
+        local = NetConfig.from_dict(d.pop("local", {}))
+        glob = NetConfig.from_dict(d.pop("global", d.pop("global_", {})))
+        names = {f.name for f in fields(cls)} - {"local", "global_"}
+        return cls(local=local, global_=glob, **{k: v for k, v in d.items() if k in names})
+
+    @classmethod
+    def tiny(cls, genres: list[str]) -> "LodgeConfig":
+        """A very small model for tests (fractions of a second per forward on a CPU)."""
+        net = dict(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0)
+        return cls(genres=list(genres), local=NetConfig(**net), global_=NetConfig(**net))
+
+    @classmethod
+    def small(cls, genres: list[str]) -> "LodgeConfig":
+        """A CPU-interactive model (a few million parameters per network)."""
+        return cls(
+            genres=list(genres),
+            local=NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=384, music_layers=1, dropout=0.1),
+            global_=NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=384, music_layers=1, dropout=0.1),
+        )

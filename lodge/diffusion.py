@@ -1,0 +1,188 @@
+"""Gaussian diffusion with x0 prediction: cosine schedule, DDPM and DDIM samplers, classifier-free
+guidance, hard (inpainting) and soft (early-steps only) guidance.
+
+The denoiser contract used everywhere in Lodge::
+
+    denoise_fn(x_t: Tensor (B, ...), t: LongTensor (B,), drop_mask: BoolTensor (B,)) -> x0_pred (B, ...)
+
+``drop_mask[i]`` True means "sample i is unconditional" (the music condition replaced by the learned
+null embedding). Taking a mask instead of one flag lets the sampler run the conditional and the
+unconditional halves of classifier-free guidance in a single batched forward.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+
+DenoiseFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def cosine_alphas_cumprod(num_steps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
+    """Cumulative alpha products of the cosine schedule (Nichol & Dhariwal 2021), float64, (num_steps,)."""
+
+    def f(t: float) -> float:
+        return math.cos((t / num_steps + s) / (1 + s) * math.pi / 2) ** 2
+
+    betas = torch.tensor(
+        [min(1 - f(i + 1) / f(i), max_beta) for i in range(num_steps)], dtype=torch.float64
+    )
+    return torch.cumprod(1.0 - betas, dim=0)
+
+
+def _broadcast(values: torch.Tensor, ndim: int) -> torch.Tensor:
+    """(B,) -> (B, 1, ..., 1) with ``ndim`` dims in total."""
+    return values.reshape(-1, *([1] * (ndim - 1)))
+
+
+class GaussianDiffusion:
+    """Forward noising and the DDPM / DDIM reverse samplers for an x0-predicting network."""
+
+    def __init__(self, num_steps: int = 1000):
+        self.num_steps = int(num_steps)
+        self.alphas_cumprod = cosine_alphas_cumprod(self.num_steps)  # float64
+        self.betas = 1.0 - self.alphas_cumprod / torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]])
+
+    # ----------------------------------------------------------------- forward process
+    def _abar(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return self.alphas_cumprod.to(like.device)[t.to(like.device)].to(like.dtype)
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Noise clean data to step ``t`` ((B,) long): sqrt(abar_t) x0 + sqrt(1 - abar_t) noise."""
+        abar = _broadcast(self._abar(t, x0), x0.ndim)
+        return abar.sqrt() * x0 + (1.0 - abar).sqrt() * noise
+
+    def sample_timesteps(self, batch: int, generator: Optional[torch.Generator] = None, device=None) -> torch.Tensor:
+        """Uniform training timesteps, (batch,) long."""
+        return torch.randint(0, self.num_steps, (batch,), generator=generator, device=device)
+
+    def timesteps(self, sampler: str, steps: Optional[int]) -> list[int]:
+        """The descending timesteps a sampler visits: DDPM all of them by default, DDIM ``steps``
+        evenly spaced ones (50 by default). The last visited step is always 0."""
+        if sampler not in ("ddpm", "ddim"):
+            raise ValueError(f"unknown sampler {sampler!r}; expected 'ddim' or 'ddpm'")
+        if steps is None:
+            steps = self.num_steps if sampler == "ddpm" else 50
+        steps = int(steps)
+        if not 1 <= steps <= self.num_steps:
+            raise ValueError(f"steps must be between 1 and {self.num_steps}, got {steps}")
+        grid = torch.linspace(self.num_steps - 1, 0, steps, dtype=torch.float64).round().long().tolist()
+        return sorted(set(grid), reverse=True)
+
+    # ----------------------------------------------------------------- reverse process
+    def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float) -> torch.Tensor:
+        batch = x.shape[0]
+        tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
+        if guidance_weight == 1.0:
+            return denoise_fn(x, tt, torch.zeros(batch, dtype=torch.bool, device=x.device))
+        drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)]).to(x.device)
+        out = denoise_fn(torch.cat([x, x]), torch.cat([tt, tt]), drop)
+        cond, uncond = out[:batch], out[batch:]
+        return uncond + guidance_weight * (cond - uncond)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        denoise_fn: DenoiseFn,
+        shape: tuple[int, ...],
+        *,
+        sampler: str = "ddim",
+        steps: Optional[int] = None,
+        guidance_weight: float = 2.0,
+        hard_mask: Optional[torch.Tensor] = None,
+        hard_values: Optional[torch.Tensor] = None,
+        soft_mask: Optional[torch.Tensor] = None,
+        soft_values: Optional[torch.Tensor] = None,
+        soft_fraction: float = 1.0,
+        generator: Optional[torch.Generator] = None,
+        device=None,
+        progress: Optional[Callable[[int, int], None]] = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """Draw samples of ``shape`` from the reverse process.
+
+        Args:
+            denoise_fn: ``(x_t, t (B,), drop_mask (B,) bool) -> x0_pred``.
+            sampler: "ddpm" (posterior sampling, stochastic) or "ddim" (eta = 0, deterministic given x_T).
+            steps: number of denoising iterations (DDPM default: all ``num_steps``; DDIM default 50).
+                DDPM with fewer steps samples the respaced chain over the same evenly spaced steps.
+            guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
+            hard_mask, hard_values: inpainting. Masks are bool (or 0/1) broadcastable to ``shape``. At every
+                iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
+                the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
+            soft_mask, soft_values, soft_fraction: the same replacement, but only during the first
+                ``round(soft_fraction * n)`` of the sampler's own ``n`` iterations, so that a fraction
+                means the same under DDPM-1000 and DDIM-K. 0 = never, 1 = every iteration.
+            generator: seeds x_T and all later noise (one fresh draw per iteration for the replacements,
+                one for DDPM's posterior noise), so a seed gives the same result on one device.
+            progress: called as ``progress(i, n)`` after iteration i (1-based) of n.
+
+        Returns:
+            The final x0 sample, (shape), ``dtype``.
+        """
+        if not 0.0 <= soft_fraction <= 1.0:
+            raise ValueError(f"soft_fraction must be in [0, 1], got {soft_fraction}")
+        if (hard_mask is None) != (hard_values is None):
+            raise ValueError("hard_mask and hard_values go together")
+        if (soft_mask is None) != (soft_values is None):
+            raise ValueError("soft_mask and soft_values go together")
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        shape = tuple(shape)
+
+        def prep(mask, values):
+            if mask is None:
+                return None, None
+            mask = torch.as_tensor(mask, device=device).bool().expand(shape)
+            values = torch.as_tensor(values, device=device, dtype=dtype).expand(shape)
+            return mask, values
+
+        hard_mask, hard_values = prep(hard_mask, hard_values)
+        soft_mask, soft_values = prep(soft_mask, soft_values)
+
+        ts = self.timesteps(sampler, steps)
+        n = len(ts)
+        n_soft = int(round(soft_fraction * n)) if soft_mask is not None else 0
+        abar_all = self.alphas_cumprod
+
+        def randn() -> torch.Tensor:
+            return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+
+        x = randn()
+        for i, t in enumerate(ts):
+            t_prev = ts[i + 1] if i + 1 < n else -1
+            tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
+            # Drawn every iteration whether or not it is used, so guidance does not shift the RNG stream.
+            replace_noise = randn()
+            guides = []
+            if hard_mask is not None:
+                guides.append((hard_mask, hard_values))
+            if i < n_soft:
+                guides.append((soft_mask, soft_values))
+            for mask, values in guides:
+                x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
+
+            x0 = self._guided_x0(denoise_fn, x, t, guidance_weight).to(dtype)
+            for mask, values in guides:
+                x0 = torch.where(mask, values, x0)
+
+            if t_prev < 0:
+                x = x0
+            else:
+                abar_t = float(abar_all[t])
+                abar_p = float(abar_all[t_prev])
+                if sampler == "ddim":
+                    eps = (x - math.sqrt(abar_t) * x0) / math.sqrt(1.0 - abar_t)
+                    x = math.sqrt(abar_p) * x0 + math.sqrt(1.0 - abar_p) * eps
+                else:
+                    beta = 1.0 - abar_t / abar_p  # beta of the (possibly respaced) step t_prev -> t
+                    c0 = math.sqrt(abar_p) * beta / (1.0 - abar_t)
+                    ct = math.sqrt(1.0 - beta) * (1.0 - abar_p) / (1.0 - abar_t)
+                    var = beta * (1.0 - abar_p) / (1.0 - abar_t)
+                    x = c0 * x0 + ct * x + math.sqrt(var) * randn()
+            if progress is not None:
+                progress(i + 1, n)
+
+        if hard_mask is not None:
+            x = torch.where(hard_mask, hard_values, x)
+        return x

@@ -1,0 +1,96 @@
+"""Training losses of the Lodge denoisers (x0 reconstruction, FK joints, velocity, acceleration, feet).
+
+Default weights follow EDGE (Tseng et al. 2023), whose loss Lodge builds on: reconstruction 0.636,
+joint positions 0.646, joint velocity 2.964, foot contact 10.942; Lodge adds a joint acceleration term,
+weighted 1.0 here. Velocities and accelerations are per frame (metres / frame), as in EDGE.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from .constants import CONTACT_SLICE, FOOT_JOINTS
+from .motion import motion_to_joints
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "x0": 0.636,
+    "joints": 0.646,
+    "vel": 2.964,
+    "acc": 1.0,
+    "foot": 10.942,
+}
+CONTACT_THRESHOLD = 0.95  # predicted contact label above this counts as "foot planted" (as EDGE)
+
+
+def _denormalize(x: torch.Tensor, normalizer) -> torch.Tensor:
+    """Accepts a lodge.motion.Normalizer, a (min, max) pair of tensors, or None (already in data units)."""
+    if normalizer is None:
+        return x
+    if isinstance(normalizer, (tuple, list)):
+        lo, hi = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in normalizer)
+        return (x + 1.0) * 0.5 * torch.clamp(hi - lo, min=1e-6) + lo
+    return normalizer.denormalize(x)
+
+
+def _masked_mean(err: torch.Tensor, weight: Optional[torch.Tensor]) -> torch.Tensor:
+    """Mean of err (B, T, ...) with an optional per-frame weight (B, T)."""
+    if weight is None:
+        return err.mean()
+    w = weight.to(err.dtype).reshape(*weight.shape, *([1] * (err.ndim - 2)))
+    return (err * w).sum() / w.expand_as(err).sum().clamp(min=1e-8)
+
+
+def _pair_weight(weight: Optional[torch.Tensor], k: int) -> Optional[torch.Tensor]:
+    """Weight of a k-th order finite difference: valid only where all frames involved are."""
+    if weight is None:
+        return None
+    w = weight
+    for _ in range(k):
+        w = w[:, 1:] * w[:, :-1]
+    return w
+
+
+def diffusion_losses(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    normalizer=None,
+    frame_weight: Optional[torch.Tensor] = None,
+    weights: Optional[dict[str, float]] = None,
+) -> dict[str, torch.Tensor]:
+    """Named losses for a predicted x0 against the clean target.
+
+    Args:
+        pred, target: (B, T, 139) normalised motion (the network's x0 prediction and the data).
+        normalizer: a lodge.motion.Normalizer (or (min, max) tensors) to go back to data units for
+            forward kinematics; None if the inputs are already in data units.
+        frame_weight: optional (B, T) per-frame weight (0 masks a frame out, e.g. a glitch window).
+        weights: overrides of :data:`DEFAULT_WEIGHTS`.
+
+    Returns:
+        {"x0", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
+    """
+    w = dict(DEFAULT_WEIGHTS, **(weights or {}))
+    losses: dict[str, torch.Tensor] = {}
+    losses["x0"] = _masked_mean((pred - target) ** 2, frame_weight)
+
+    pred_m = _denormalize(pred, normalizer)
+    target_m = _denormalize(target, normalizer)
+    pj = motion_to_joints(pred_m)  # (B, T, 22, 3)
+    tj = motion_to_joints(target_m)
+    losses["joints"] = _masked_mean((pj - tj) ** 2, frame_weight)
+
+    pv, tv = pj[:, 1:] - pj[:, :-1], tj[:, 1:] - tj[:, :-1]
+    losses["vel"] = _masked_mean((pv - tv) ** 2, _pair_weight(frame_weight, 1))
+    pa, ta = pv[:, 1:] - pv[:, :-1], tv[:, 1:] - tv[:, :-1]
+    losses["acc"] = _masked_mean((pa - ta) ** 2, _pair_weight(frame_weight, 2))
+
+    # Foot contact: where the *predicted* label says the foot is planted, its horizontal velocity and
+    # any downward velocity should vanish (upward motion is lift-off, not skating).
+    contact = (pred_m[:, :-1, CONTACT_SLICE] > CONTACT_THRESHOLD).to(pred.dtype).detach()  # (B, T-1, 4)
+    foot_v = pv[:, :, list(FOOT_JOINTS)]  # (B, T-1, 4, 3)
+    bad = torch.stack([foot_v[..., 0], torch.clamp(foot_v[..., 1], max=0.0), foot_v[..., 2]], dim=-1)
+    losses["foot"] = _masked_mean((bad * contact[..., None]) ** 2, _pair_weight(frame_weight, 1))
+
+    losses["total"] = sum(w[k] * losses[k] for k in DEFAULT_WEIGHTS)
+    return losses

@@ -1,0 +1,90 @@
+"""Stage 1: the global diffusion network, which denoises the 13 characteristic dance primitives of a
+1024-frame window given its music and genre.
+
+Each primitive frame is a token positioned (rotary) at the window frame where it will be placed, and
+the music is downsampled by a strided convolution into tokens positioned at their own frames, so
+attention sees the real time distance between a primitive and any music moment (the official code
+attends music frame i from primitive i, which has no notion of time).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import LodgeConfig
+from ..constants import MOTION_DIM, MUSIC_DIM
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding
+from .local import as_float_tensor
+
+MUSIC_STRIDE = 4  # 1024 music frames -> 256 tokens
+
+
+class GlobalDenoiser(nn.Module):
+    """Genre-conditioned transformer over primitive frames with time-aware cross-attention to music."""
+
+    def __init__(self, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None):
+        super().__init__()
+        net = cfg.global_
+        d = net.d_model
+        self.cfg = cfg
+        lo = as_float_tensor(normalizer_min) if normalizer_min is not None else -torch.ones(MOTION_DIM)
+        hi = as_float_tensor(normalizer_max) if normalizer_max is not None else torch.ones(MOTION_DIM)
+        self.register_buffer("normalizer_min", lo)
+        self.register_buffer("normalizer_max", hi)
+        self.motion_in = nn.Linear(MOTION_DIM, d)
+        self.kind = nn.Embedding(2, d)  # 0 = hard, 1 = soft
+        self.offset = nn.Embedding(cfg.prim_len, d)  # frame index inside the primitive
+        self.music = MusicEncoder(
+            MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=MUSIC_STRIDE
+        )
+        self.time = TimeEmbedding(d)
+        self.genre = nn.Embedding(cfg.n_genres, d)
+        nn.init.normal_(self.genre.weight, std=0.5)
+        self.genre_in = nn.Linear(d, d)  # the genre also enters every token, not only through FiLM
+        self.blocks = nn.ModuleList(
+            DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
+        )
+        self.norm_out = nn.LayerNorm(d)
+        self.motion_out = nn.Linear(d, MOTION_DIM)
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        music: torch.Tensor,
+        genre: torch.Tensor,
+        prim_frames: torch.Tensor,
+        prim_kinds: torch.Tensor,
+        drop_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Predict normalised x0 primitives.
+
+        Args:
+            x_t: (B, P, L, 139) noisy normalised primitives (P = 13, L = 8).
+            t: (B,) long diffusion steps.
+            music: (B, N, 35) normalised music of the window (N = 1024).
+            genre: (B,) long genre indices.
+            prim_frames: (B, P) long window frame of each primitive's first frame (may be < 0 or
+                > N - L for the hard cues straddling the window ends).
+            prim_kinds: (B, P) long, 0 = hard, 1 = soft.
+            drop_mask: (B,) bool, True = drop the music condition.
+
+        Returns:
+            (B, P, L, 139).
+        """
+        b, p, length, dim = x_t.shape
+        offsets = torch.arange(length, device=x_t.device)
+        pos = (prim_frames.to(x_t.device)[:, :, None] + offsets).reshape(b, p * length).float()
+        tokens, music_pos, pooled = self.music(music, drop_mask)
+        genre_emb = self.genre(genre)
+        cond = self.time(t) + pooled + genre_emb
+        h = (
+            self.motion_in(x_t)
+            + self.kind(prim_kinds.to(x_t.device))[:, :, None]
+            + self.offset(offsets)[None, None]
+        ).reshape(b, p * length, -1)
+        h = h + self.genre_in(genre_emb)[:, None]
+        for block in self.blocks:
+            h = block(h, pos, tokens, music_pos, cond)
+        out = self.motion_out(self.norm_out(h))
+        return out.reshape(b, p, length, dim)

@@ -1,0 +1,88 @@
+"""Stage 2: the local diffusion network, which denoises one 256-frame segment given its music."""
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import LodgeConfig
+from ..constants import MOTION_DIM, MUSIC_DIM
+from .foot import FootRefineBlock
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding
+
+
+def as_float_tensor(values) -> torch.Tensor:
+    """NumPy array / list / tensor -> float32 tensor (a copy)."""
+    return torch.as_tensor(np.asarray(values, dtype=np.float32)).clone()
+
+
+class LocalDenoiser(nn.Module):
+    """Transformer decoder predicting clean motion x0 from noisy motion, music and genre.
+
+    Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
+    FiLM from (diffusion time + pooled music + genre) in every block, then the Foot Refine Block.
+    The motion normaliser is stored as buffers so that the foot block can run forward kinematics on
+    denormalised motion (and so that it travels with the weights).
+    """
+
+    def __init__(self, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None):
+        super().__init__()
+        net = cfg.local
+        d = net.d_model
+        self.cfg = cfg
+        lo = as_float_tensor(normalizer_min) if normalizer_min is not None else -torch.ones(MOTION_DIM)
+        hi = as_float_tensor(normalizer_max) if normalizer_max is not None else torch.ones(MOTION_DIM)
+        self.register_buffer("normalizer_min", lo)
+        self.register_buffer("normalizer_max", hi)
+        self.motion_in = nn.Linear(MOTION_DIM, d)
+        self.music = MusicEncoder(MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout)
+        self.time = TimeEmbedding(d)
+        self.genre = nn.Embedding(cfg.n_genres, d)
+        nn.init.normal_(self.genre.weight, std=0.5)
+        self.blocks = nn.ModuleList(
+            DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
+        )
+        self.norm_out = nn.LayerNorm(d)
+        self.motion_out = nn.Linear(d, MOTION_DIM)
+        self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout)
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        music: torch.Tensor,
+        genre: torch.Tensor,
+        drop_mask: torch.Tensor | None = None,
+        return_parts: bool = False,
+    ) -> Union[torch.Tensor, dict[str, torch.Tensor]]:
+        """Predict normalised x0.
+
+        Args:
+            x_t: (B, T, 139) noisy normalised motion (T is usually 256; any length works).
+            t: (B,) long diffusion steps.
+            music: (B, T, 35) music features, already normalised by the caller.
+            genre: (B,) long genre indices.
+            drop_mask: (B,) bool, True = drop the music condition (classifier-free guidance).
+            return_parts: also return the coarse prediction and the foot correction.
+
+        Returns:
+            (B, T, 139) x0 prediction, or a dict {"x0", "x0_coarse", "correction"}.
+        """
+        frames = x_t.shape[1]
+        if music.shape[1] != frames:
+            raise ValueError(f"music has {music.shape[1]} frames, motion {frames}")
+        pos = torch.arange(frames, device=x_t.device, dtype=torch.float32)
+        tokens, music_pos, pooled = self.music(music, drop_mask)
+        cond = self.time(t) + pooled + self.genre(genre)
+        h = self.motion_in(x_t)
+        for block in self.blocks:
+            h = block(h, pos, tokens, music_pos, cond)
+        h = self.norm_out(h)
+        coarse = self.motion_out(h)
+        correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
+        x0 = coarse + correction
+        if return_parts:
+            return {"x0": x0, "x0_coarse": coarse, "correction": correction}
+        return x0

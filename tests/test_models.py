@@ -1,0 +1,287 @@
+"""The networks (tiny configs): shapes, conditioning, the Foot Refine Block, losses, discriminator."""
+import numpy as np
+import pytest
+import torch
+
+from lodge import rotations as R
+from lodge.config import LodgeConfig, NetConfig
+from lodge.constants import MOTION_DIM, MUSIC_DIM, N_JOINTS
+from lodge.losses import DEFAULT_WEIGHTS, diffusion_losses
+from lodge.models import (
+    GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters, foot_features, hinge_d_loss,
+    hinge_g_loss,
+)
+from lodge.models.foot import denormalize
+from lodge.motion import Normalizer, pack_motion, rest_motion
+
+GENRES = ["jazz", "hiphop", "ballet"]
+PRIM_FRAMES = [-4, 28, 60, 252, 284, 316, 508, 540, 572, 764, 796, 828, 1020]
+PRIM_KINDS = [0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return LodgeConfig.tiny(GENRES)
+
+
+@pytest.fixture(scope="module")
+def normalizer():
+    rng = np.random.default_rng(0)
+    m = rest_motion(64)
+    m[:, 4:] += rng.normal(scale=0.3, size=(64, MOTION_DIM - 4)).astype(np.float32)
+    m[:, :4] = rng.random((64, 4)) < 0.5
+    return Normalizer.fit(m)
+
+
+def local_model(cfg, normalizer, seed=0):
+    torch.manual_seed(seed)
+    return LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+
+
+def global_model(cfg, seed=0):
+    torch.manual_seed(seed)
+    return GlobalDenoiser(cfg).eval()
+
+
+def local_inputs(b=2, frames=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return dict(
+        x_t=torch.randn(b, frames, MOTION_DIM, generator=g) * 0.5,
+        t=torch.randint(0, 1000, (b,), generator=g),
+        music=torch.randn(b, frames, MUSIC_DIM, generator=g),
+        genre=torch.arange(b) % len(GENRES),
+        drop_mask=torch.zeros(b, dtype=torch.bool),
+    )
+
+
+def global_inputs(b=1, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return dict(
+        x_t=torch.randn(b, 13, 8, MOTION_DIM, generator=g),
+        t=torch.full((b,), 500),
+        music=torch.randn(b, 1024, MUSIC_DIM, generator=g),
+        genre=torch.zeros(b, dtype=torch.long),
+        prim_frames=torch.tensor([PRIM_FRAMES] * b),
+        prim_kinds=torch.tensor([PRIM_KINDS] * b),
+        drop_mask=torch.zeros(b, dtype=torch.bool),
+    )
+
+
+def test_config_round_trip_and_validation():
+    cfg = LodgeConfig.small(GENRES)
+    d = cfg.to_dict()
+    assert "global" in d and "global_" not in d
+    assert LodgeConfig.from_dict(d) == cfg
+    assert cfg.genre_index("hiphop") == 1
+    with pytest.raises(ValueError, match="jazz"):
+        cfg.genre_index("polka")
+    with pytest.raises(ValueError):
+        NetConfig(d_model=30, n_heads=4)
+    with pytest.raises(ValueError):
+        LodgeConfig(genres=[])
+
+
+def test_local_shapes_any_length(cfg, normalizer):
+    model = local_model(cfg, normalizer)
+    for frames in (32, 40):
+        with torch.no_grad():
+            out = model(**local_inputs(frames=frames))
+        assert out.shape == (2, frames, MOTION_DIM)
+        assert torch.isfinite(out).all()
+
+
+def test_local_music_drop_and_genre_matter(cfg, normalizer):
+    model = local_model(cfg, normalizer)
+    inp = local_inputs()
+    with torch.no_grad():
+        base = model(**inp)
+        dropped = model(**dict(inp, drop_mask=torch.ones(2, dtype=torch.bool)))
+        other_genre = model(**dict(inp, genre=(inp["genre"] + 1) % len(GENRES)))
+        other_music_dropped = model(**dict(inp, music=torch.randn_like(inp["music"]),
+                                           drop_mask=torch.ones(2, dtype=torch.bool)))
+    assert not torch.allclose(base, dropped)
+    assert not torch.allclose(base, other_genre)
+    torch.testing.assert_close(dropped, other_music_dropped)  # dropped = music ignored entirely
+
+
+def test_local_drop_mask_is_per_sample(cfg, normalizer):
+    model = local_model(cfg, normalizer)
+    inp = local_inputs()
+    with torch.no_grad():
+        mixed = model(**dict(inp, drop_mask=torch.tensor([False, True])))
+        cond = model(**inp)
+        uncond = model(**dict(inp, drop_mask=torch.tensor([True, True])))
+    torch.testing.assert_close(mixed[0], cond[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(mixed[1], uncond[1], atol=1e-5, rtol=1e-4)
+
+
+def test_foot_features_are_fk_of_the_motion():
+    motion = torch.from_numpy(rest_motion(5))[None]
+    feats = foot_features(motion)
+    assert feats.shape == (1, 5, 28)
+    # Standing still: zero velocity, toes on the floor (height 0), contacts on.
+    torch.testing.assert_close(feats[..., 12:24], torch.zeros(1, 5, 12), atol=1e-5, rtol=0)
+    assert torch.all(feats[..., 24:] > 0.9)
+    moved = motion.clone()
+    moved[:, 2:, 5] += 0.2  # lift the body at frame 2: feet move up with it
+    vel = foot_features(moved)[0, 2, 12:24].reshape(4, 3)
+    torch.testing.assert_close(vel[:, 1], torch.full((4,), 0.2 * 30))
+
+
+def test_foot_refine_uses_the_foot_input(cfg, normalizer):
+    model = local_model(cfg, normalizer)
+    block = model.foot
+    g = torch.Generator().manual_seed(0)
+    hidden = torch.randn(2, 16, cfg.local.d_model, generator=g)
+    feats = torch.randn(2, 16, 28, generator=g)
+    base = block.correction_from_features(hidden, feats)
+    perturbed = feats.clone()
+    perturbed[:, 5, :12] += 0.5  # move the feet at one frame
+    assert not torch.allclose(base, block.correction_from_features(hidden, perturbed))
+    # Gradients of the correction reach the foot embedding and the foot features.
+    feats.requires_grad_(True)
+    block.zero_grad()
+    block.correction_from_features(hidden, feats).pow(2).sum().backward()
+    assert feats.grad is not None and feats.grad.abs().sum() > 0
+    for p in block.embed.parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    # And end to end: a different predicted foot placement changes the correction.
+    x0 = torch.randn(1, 16, MOTION_DIM, generator=g) * 0.3
+    x0_b = x0.clone()
+    x0_b[:, 8, 7 + 6 * 4: 7 + 6 * 5] += 0.5  # rotate the left knee at frame 8 -> left foot moves
+    h = hidden[:1]
+    lo, hi = model.normalizer_min, model.normalizer_max
+    fa = foot_features(denormalize(x0, lo, hi))
+    fb = foot_features(denormalize(x0_b, lo, hi))
+    assert not torch.allclose(fa[0, 8, [0, 1, 2]], fb[0, 8, [0, 1, 2]])  # left ankle moved
+    torch.testing.assert_close(fa[0, 8, [3, 4, 5]], fb[0, 8, [3, 4, 5]])  # right ankle did not
+    assert not torch.allclose(block(h, x0, lo, hi), block(h, x0_b, lo, hi))
+
+
+def test_local_backward_reaches_everything(cfg, normalizer):
+    model = local_model(cfg, normalizer).train()
+    out = model(**local_inputs(), return_parts=True)
+    assert set(out) == {"x0", "x0_coarse", "correction"}
+    out["x0"].pow(2).mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None and "null" not in n]
+    assert not missing
+
+
+def test_global_shapes_and_conditioning(cfg):
+    model = global_model(cfg)
+    inp = global_inputs(b=2)
+    with torch.no_grad():
+        base = model(**inp)
+        assert base.shape == (2, 13, 8, MOTION_DIM)
+        other_genre = model(**dict(inp, genre=torch.ones(2, dtype=torch.long)))
+        frames = inp["prim_frames"].clone()
+        frames[:, 1] += 100  # move one soft primitive 100 frames later
+        moved = model(**dict(inp, prim_frames=frames))
+        kinds = inp["prim_kinds"].clone()
+        kinds[:, 1] = 0
+        other_kind = model(**dict(inp, prim_kinds=kinds))
+        dropped = model(**dict(inp, drop_mask=torch.ones(2, dtype=torch.bool)))
+    assert not torch.allclose(base, other_genre)
+    assert not torch.allclose(base[:, 1], moved[:, 1])
+    assert not torch.allclose(base, other_kind)
+    assert not torch.allclose(base, dropped)
+
+
+def test_global_position_is_relative_to_music(cfg):
+    """Shifting the music and every primitive by the same number of frames (a multiple of the music
+    stride) leaves the prediction unchanged: only time distances matter, as rotary attention intends."""
+    model = global_model(cfg)
+    inp = global_inputs()
+    shift = 64
+    music = inp["music"]
+    with torch.no_grad():
+        # Zero the music outside the window part that both versions share, to compare like with like.
+        a_music = music.clone()
+        a_music[:, 1024 - shift:] = 0
+        b_music = torch.cat([torch.zeros(1, shift, MUSIC_DIM), a_music[:, :-shift]], dim=1)
+        near = model(**dict(inp, music=a_music))
+        far = model(**dict(inp, music=b_music))
+        far_shifted = model(**dict(inp, music=b_music, prim_frames=inp["prim_frames"] + shift))
+    assert not torch.allclose(near, far, atol=1e-4)
+    # Not exactly equal: the conv's zero padding at the window edges and the mean pooling see the
+    # zero-padded region differently; interior structure dominates.
+    assert (near - far_shifted).abs().mean() < (near - far).abs().mean()
+
+
+def test_discriminator_and_hinge_losses(cfg):
+    torch.manual_seed(0)
+    disc = MultiGenreDiscriminator(cfg)
+    motion = torch.randn(4, 64, MOTION_DIM)
+    logits = disc(motion)
+    assert logits.shape == (4, len(GENRES))
+    genre = torch.tensor([0, 1, 2, 0])
+    real = torch.zeros(4, 3)
+    real[torch.arange(4), genre] = 2.0  # confident and right on each sample's own genre
+    fake = torch.zeros(4, 3)
+    fake[torch.arange(4), genre] = -2.0
+    assert hinge_d_loss(real, fake, genre).item() == 0.0
+    assert hinge_d_loss(fake, real, genre).item() == pytest.approx(6.0)
+    assert hinge_g_loss(fake, genre).item() == pytest.approx(2.0)
+    # Other genres' logits are ignored.
+    fake2 = fake.clone()
+    fake2[0, 1] = 100.0
+    assert hinge_g_loss(fake2, genre).item() == pytest.approx(2.0)
+    hinge_g_loss(disc(motion), genre).backward()
+
+
+def test_count_parameters(cfg, normalizer):
+    model = local_model(cfg, normalizer)
+    assert count_parameters(model) == sum(p.numel() for p in model.parameters())
+    assert 10_000 < count_parameters(model) < 200_000
+
+
+def random_pose_motion(frames=24, seed=0):
+    rng = np.random.default_rng(seed)
+    aa = rng.normal(scale=0.4, size=(frames, N_JOINTS, 3)).astype(np.float32)
+    transl = np.cumsum(rng.normal(scale=0.02, size=(frames, 3)), 0).astype(np.float32)
+    contacts = (rng.random((frames, 4)) < 0.5).astype(np.float32)
+    return pack_motion(contacts, transl, R.axis_angle_to_matrix(aa))
+
+
+def test_losses_zero_for_identical_and_positive_otherwise(normalizer):
+    target = torch.from_numpy(normalizer.normalize(np.stack([random_pose_motion(seed=s) for s in (0, 1)])))
+    same = diffusion_losses(target, target, normalizer)
+    assert set(same) == {"x0", "joints", "vel", "acc", "foot", "total"}
+    for name in ("x0", "joints", "vel", "acc"):
+        assert same[name].item() == pytest.approx(0.0, abs=1e-10), name
+    # The foot term judges the prediction alone (random poses slide while labelled in contact).
+    assert same["total"].item() == pytest.approx(DEFAULT_WEIGHTS["foot"] * same["foot"].item(), rel=1e-5)
+    pred = target + 0.05 * torch.randn_like(target)
+    pred.requires_grad_(True)
+    diff = diffusion_losses(pred, target, normalizer)
+    for name in ("x0", "joints", "vel", "acc", "total"):
+        assert diff[name].item() > 0, name
+    diff["total"].backward()
+    assert pred.grad.abs().sum() > 0
+
+
+def test_foot_loss_penalises_sliding_planted_feet(normalizer):
+    still = np.repeat(rest_motion(1), 16, axis=0)  # contacts on, not moving
+    sliding = still.copy()
+    sliding[:, 4] = np.linspace(0, 1.0, 16)  # the whole body slides along x
+    lifting = still.copy()
+    lifting[:, 5] = np.linspace(0, 0.3, 16)  # moves straight up: lift-off is allowed
+    to_t = lambda m: torch.from_numpy(normalizer.normalize(m[None]))  # noqa: E731
+    assert diffusion_losses(to_t(still), to_t(still), normalizer)["foot"].item() == pytest.approx(0.0, abs=1e-12)
+    assert diffusion_losses(to_t(sliding), to_t(still), normalizer)["foot"].item() > 1e-5
+    assert diffusion_losses(to_t(lifting), to_t(still), normalizer)["foot"].item() == pytest.approx(0.0, abs=1e-12)
+    lowering = still.copy()
+    lowering[:, 5] = np.linspace(0.3, 0, 16)
+    assert diffusion_losses(to_t(lowering), to_t(still), normalizer)["foot"].item() > 1e-5
+
+
+def test_frame_weight_masks_frames(normalizer):
+    target = torch.from_numpy(normalizer.normalize(random_pose_motion()[None]))
+    pred = target.clone()
+    pred[:, 10] += 0.5  # a glitch at frame 10
+    weight = torch.ones(1, target.shape[1])
+    assert diffusion_losses(pred, target, normalizer)["joints"].item() > 0
+    weight[:, 10] = 0
+    masked = diffusion_losses(pred, target, normalizer, frame_weight=weight)
+    for name in ("x0", "joints", "vel", "acc"):
+        assert masked[name].item() == pytest.approx(0.0, abs=1e-10), name
