@@ -108,7 +108,7 @@ class GaussianDiffusion:
             steps: number of denoising iterations (DDPM default: all ``num_steps``; DDIM default 50).
                 DDPM with fewer steps samples the respaced chain over the same evenly spaced steps.
             guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
-            hard_mask, hard_values: inpainting. Masks are bool (or 0/1) broadcastable to ``shape``. At every
+            hard_mask, hard_values: inpainting (values without a mask are ignored). Masks are bool (or 0/1) broadcastable to ``shape``. At every
                 iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
                 the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
             soft_mask, soft_values, soft_fraction: the same replacement, but only during the first
@@ -123,10 +123,11 @@ class GaussianDiffusion:
         """
         if not 0.0 <= soft_fraction <= 1.0:
             raise ValueError(f"soft_fraction must be in [0, 1], got {soft_fraction}")
-        if (hard_mask is None) != (hard_values is None):
-            raise ValueError("hard_mask and hard_values go together")
-        if (soft_mask is None) != (soft_values is None):
-            raise ValueError("soft_mask and soft_values go together")
+        # Values without a mask are ignored (nothing to impose); a mask without values is an error.
+        if hard_mask is not None and hard_values is None:
+            raise ValueError("hard_mask given without hard_values")
+        if soft_mask is not None and soft_values is None:
+            raise ValueError("soft_mask given without soft_values")
         device = torch.device(device) if device is not None else torch.device("cpu")
         shape = tuple(shape)
 

@@ -206,3 +206,7 @@ def test_bad_arguments():
         d.sample(fn, SHAPE, hard_mask=torch.ones(SHAPE, dtype=torch.bool))
     with pytest.raises(ValueError):
         d.sample(fn, SHAPE, steps=0)
+    # Values without a mask impose nothing.
+    a = d.sample(fn, SHAPE, steps=3, generator=gen())
+    b = d.sample(fn, SHAPE, steps=3, soft_values=torch.ones(SHAPE), hard_values=torch.ones(SHAPE), generator=gen())
+    assert torch.equal(a, b)
