@@ -146,8 +146,12 @@ class GaussianDiffusion:
         n_soft = int(round(soft_fraction * n)) if soft_mask is not None else 0
         abar_all = self.alphas_cumprod
 
+        # Noise is drawn on the generator's own device, so a CPU generator gives the same numbers
+        # whichever device the network runs on.
+        noise_device = generator.device if generator is not None else device
+
         def randn() -> torch.Tensor:
-            return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+            return torch.randn(shape, generator=generator, device=noise_device, dtype=dtype).to(device)
 
         x = randn()
         for i, t in enumerate(ts):

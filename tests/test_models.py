@@ -285,3 +285,22 @@ def test_frame_weight_masks_frames(normalizer):
     masked = diffusion_losses(pred, target, normalizer, frame_weight=weight)
     for name in ("x0", "joints", "vel", "acc"):
         assert masked[name].item() == pytest.approx(0.0, abs=1e-10), name
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(cfg, normalizer):
+    from lodge.diffusion import GaussianDiffusion
+
+    model = local_model(cfg, normalizer)
+    inp = local_inputs()
+    d = GaussianDiffusion(100)
+
+    def run(device):
+        m = model.to(device)
+        music, genre = inp["music"].to(device), inp["genre"].to(device)
+        fn = lambda x, t, drop: m(x, t, music.repeat(x.shape[0] // 2, 1, 1), genre.repeat(x.shape[0] // 2), drop)  # noqa: E731
+        with torch.no_grad():
+            return d.sample(fn, (2, 32, MOTION_DIM), steps=4, generator=torch.Generator().manual_seed(0),
+                            device=device).cpu()
+
+    torch.testing.assert_close(run("cpu"), run("cuda"), atol=2e-3, rtol=2e-3)
