@@ -39,6 +39,8 @@ class Dance:
         tempo: music tempo in beats per minute (0 when unknown).
         timings: seconds spent in each stage ("music", "global", "local", ...).
         device: what generated it ("cpu", "cuda", ...).
+        primitive_motion: (P, 8, 139) the motion of each primitive as the global stage made it (the
+            cue that steered the local stage), aligned with `primitives`; None for real dances.
     """
 
     motion: np.ndarray
@@ -52,6 +54,7 @@ class Dance:
     tempo: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    primitive_motion: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -65,7 +68,7 @@ class Dance:
 
     def save_npz(self, path: str | Path) -> Path:
         """Write the `dance.npz` file (keys: motion, joints, fps, genre, beats, primitive_frames,
-        primitive_kinds, segment_starts, onset_envelope, tempo)."""
+        primitive_kinds, segment_starts, onset_envelope, tempo, primitive_motion)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -80,6 +83,8 @@ class Dance:
             segment_starts=np.asarray(self.segment_starts, dtype=np.int64),
             onset_envelope=np.zeros(0, np.float32) if self.onset_envelope is None else self.onset_envelope.astype(np.float32),
             tempo=np.float32(self.tempo),
+            primitive_motion=np.zeros((0, PRIM_LEN, self.motion.shape[1]), np.float32)
+            if self.primitive_motion is None else self.primitive_motion.astype(np.float32),
         )
         return path
 
@@ -103,4 +108,6 @@ class Dance:
                 fps=int(data["fps"]) if "fps" in data else FPS,
                 onset_envelope=onset,
                 tempo=float(data["tempo"]) if "tempo" in data else 0.0,
+                primitive_motion=data["primitive_motion"].astype(np.float32)
+                if "primitive_motion" in data and data["primitive_motion"].size else None,
             )

@@ -44,3 +44,30 @@ def example_song() -> Path:
     if not songs:
         pytest.skip("no example songs in examples/")
     return songs[0]
+
+
+TEST_GENRES = ["salsa", "breaking", "modern"]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A randomly initialised tiny Lodge checkpoint (the pipeline treats it like any other)."""
+    from lodge.checkpoint import create_random_checkpoint
+
+    return create_random_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", TEST_GENRES, preset="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tiny_checkpoint):
+    """A CPU LodgePipeline around `tiny_checkpoint`."""
+    from lodge.pipeline import LodgePipeline
+
+    return LodgePipeline.from_pretrained(tiny_checkpoint, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def click_features(click_wave):
+    """Music features of the 20 s click track."""
+    from lodge.audio import music_features
+
+    return music_features(click_wave)

@@ -1,0 +1,136 @@
+"""Command line: `python -m lodge generate|genres|export ...`.
+
+Bad input ends with exit status 2 and one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+EXIT_BAD_INPUT = 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lodge", description="Lodge: music to long 3D dance.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate a dance for a music file")
+    gen.add_argument("music", help="audio file (wav, mp3, ogg, flac, m4a)")
+    gen.add_argument("--genre", required=True, help="dance genre (see `python -m lodge genres`)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--soft", type=float, default=1.0, help="soft-cue guidance fraction s in [0, 1]")
+    gen.add_argument("--steps", type=int, default=None, help="DDIM steps (default 50)")
+    gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
+    gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")
+    gen.add_argument("--seconds", type=float, default=None, help="use only the first N seconds")
+    gen.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer songs (0: no limit)")
+    gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
+    gen.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    gen.add_argument("--out", required=True, help="output directory (dance.npz is written there)")
+
+    genres = sub.add_parser("genres", help="list the genres a checkpoint knows")
+    genres.add_argument("--checkpoint", default=None)
+
+    exp = sub.add_parser("export", help="export a dance.npz to BVH and SMPL-X parameters")
+    exp.add_argument("dance", help="dance.npz written by `generate`")
+    exp.add_argument("--bvh", default=None, help="BVH output path")
+    exp.add_argument("--smplx", default=None, help="SMPL-X parameters (.npz, AMASS-style keys) output path")
+    train = sub.add_parser("train", help="train one stage on a built corpus (see lodge.data.build_corpus)")
+    train.add_argument("stage", choices=("global", "local", "finetune"))
+    train.add_argument("--data", required=True, help="corpus directory (items/ + split.json)")
+    train.add_argument("--out", required=True, help="checkpoint directory (created; resumed if present)")
+    train.add_argument("--preset", choices=("tiny", "small"), default="small", help="model size for a new checkpoint")
+    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--lr", type=float, default=2e-4)
+    train.add_argument("--save-every", type=int, default=250)
+    train.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+    train.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    train.add_argument("--half", action="store_true", help="store fp16 weights")
+    train.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .train.trainer import Trainer, TrainSettings
+
+    if not Path(args.data, "split.json").is_file():
+        raise FileNotFoundError(f"no corpus at {args.data}: build one with `python -m lodge.data.build_corpus --out DIR`")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    settings = TrainSettings(
+        stage=args.stage, data=args.data, out=args.out, preset=args.preset, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
+        device=device, half=args.half, seed=args.seed,
+    )
+    path = Trainer(settings).run()
+    print(f"checkpoint written to {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .pipeline import LodgePipeline
+
+    pipe = LodgePipeline.from_pretrained(args.checkpoint, device=args.device)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=100, desc=f"{stage:>6}", unit="%", leave=True)
+        bar.n = int(round(100 * fraction))
+        bar.refresh()
+
+    dance = pipe(
+        args.music, args.genre, seed=args.seed, soft=args.soft, sampler=args.sampler, steps=args.steps,
+        guidance_weight=args.guidance, max_seconds=args.max_seconds or None, duration=args.seconds,
+        progress=progress,
+    )
+    for bar in bars.values():
+        bar.close()
+    path = dance.save_npz(Path(args.out) / "dance.npz")
+    print(f"wrote {path} ({dance.duration:.1f} s, {len(dance.primitives)} primitives, genre {dance.genre})")
+    return 0
+
+
+def _genres(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .pipeline import DEFAULT_CHECKPOINT
+
+    ckpt = load_checkpoint(Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT)
+    print("\n".join(ckpt.cfg.genres))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .dance import Dance
+    from .export import export_bvh, export_smplx_npz
+
+    if not (args.bvh or args.smplx):
+        raise ValueError("nothing to export: give --bvh and/or --smplx")
+    if not Path(args.dance).is_file():
+        raise FileNotFoundError(f"no such dance file: {args.dance}")
+    dance = Dance.load_npz(args.dance)
+    if args.bvh:
+        print(f"wrote {export_bvh(dance, args.bvh)}")
+    if args.smplx:
+        print(f"wrote {export_smplx_npz(dance, args.smplx)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError, OSError) as exc:  # AudioError, GenreError, CheckpointError...
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,325 @@
+"""Training loops for the global stage, the local stage and the local fine-tuning stage.
+
+Each run trains one network, keeps an EMA copy (the weights that are saved for sampling), writes a
+resumable state file, a loss-curve PNG, and a Lodge checkpoint directory holding both networks (the
+other network is carried over from the checkpoint already in `out`, or freshly initialised).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..config import LodgeConfig
+from ..constants import HARD_GUIDE
+from ..diffusion import GaussianDiffusion
+from ..losses import diffusion_losses
+from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
+from ..models.discriminator import hinge_d_loss, hinge_g_loss
+from ..motion import Normalizer
+from .windows import Track, global_example, local_example, normalizer_samples
+
+STAGES = ("global", "local", "finetune")
+STATE_FILE = "train_state_{stage}.pt"
+
+
+@dataclass
+class TrainSettings:
+    """Hyper-parameters of one training run."""
+
+    stage: str
+    data: str
+    out: str
+    preset: str = "small"
+    steps: int = 2000
+    batch_size: int = 16
+    lr: float = 2e-4
+    weight_decay: float = 0.01
+    ema_decay: float = 0.995
+    disc_weight: float = 0.02
+    disc_start: int = 500
+    grad_clip: float = 1.0
+    save_every: int = 250
+    log_every: int = 25
+    seed: int = 0
+    device: str = "cpu"
+    half: bool = False
+    max_minutes: float | None = None
+
+
+def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
+    from ..data.dataset import load_corpus  # the data package is optional for users of the pipeline
+
+    items = load_corpus(data_dir, split=split)
+    if not items:
+        raise ValueError(f"no {split} items in {data_dir}")
+    genres = genres or sorted({it.genre for it in items})
+    tracks = []
+    for it in items:
+        if it.genre not in genres:
+            continue
+        weight = it.meta.get("weight") if isinstance(it.meta, dict) else None
+        tracks.append(Track.from_arrays(it.motion, it.music, genres.index(it.genre), weight if isinstance(weight, np.ndarray) else None))
+    return tracks, genres
+
+
+def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+        for e, b in zip(ema.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def _plot_losses(history: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        return
+    steps = [h["step"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in [k for k in history[0] if k not in ("step", "seconds")]:
+        ax.plot(steps, [h[key] for h in history], label=key)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+class Trainer:
+    """One training run (see :class:`TrainSettings`)."""
+
+    def __init__(self, settings: TrainSettings, log: Callable[[str], None] = print):
+        if settings.stage not in STAGES:
+            raise ValueError(f"unknown stage {settings.stage!r}; expected one of {STAGES}")
+        self.s = settings
+        self.log = log
+        self.out = Path(settings.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(settings.seed)
+        self.rng = np.random.default_rng(settings.seed)
+        self.device = torch.device(settings.device)
+        existing = self._existing_checkpoint()
+        genres = existing.cfg.genres if existing else None
+        self.tracks, genres = _load_tracks(settings.data, "train", genres)
+        if existing:
+            self.cfg = existing.cfg
+            self.normalizer = existing.motion_normalizer
+            self.music_mean, self.music_std = np.asarray(existing.music_mean), np.asarray(existing.music_std)
+            local, glob = existing.local, existing.global_
+        else:
+            presets = {"tiny": LodgeConfig.tiny, "small": LodgeConfig.small}
+            if settings.preset not in presets:
+                raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(presets)}")
+            self.cfg = presets[settings.preset](genres)
+            self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng))
+            music = np.concatenate([t.music for t in self.tracks])
+            self.music_mean, self.music_std = music.mean(0), music.std(0) + 1e-6
+            local = LocalDenoiser(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
+            glob = GlobalDenoiser(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
+        self.other = (glob if settings.stage != "global" else local).to(self.device).eval()
+        self.model = (glob if settings.stage == "global" else local).to(self.device).train()
+        self.ema = copy.deepcopy(self.model).eval()
+        self.disc = MultiGenreDiscriminator(self.cfg).to(self.device) if settings.stage != "global" else None
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=settings.lr, betas=(0.5, 0.99)) if self.disc else None
+        self.diffusion = GaussianDiffusion(self.cfg.diffusion_steps)
+        self.step = 0
+        self.history: list[dict] = []
+        self.seconds = 0.0
+        self._resume()
+        self.log(
+            f"[{settings.stage}] {len(self.tracks)} train tracks, genres {self.cfg.genres}, "
+            f"{count_parameters(self.model) / 1e6:.2f} M parameters, device {self.device}"
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def _existing_checkpoint(self):
+        if not (self.out / "config.json").exists():
+            return None
+        try:
+            return load_checkpoint(self.out)
+        except CheckpointError:
+            return None
+
+    def _state_path(self) -> Path:
+        return self.out / STATE_FILE.format(stage=self.s.stage)
+
+    def _resume(self) -> None:
+        path = self._state_path()
+        if not path.exists():
+            return
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        if self.disc is not None and state.get("disc"):
+            self.disc.load_state_dict(state["disc"])
+            self.disc_opt.load_state_dict(state["disc_opt"])
+        self.step, self.history, self.seconds = state["step"], state["history"], state.get("seconds", 0.0)
+        self.rng = np.random.default_rng(self.s.seed + self.step)
+        self.log(f"[{self.s.stage}] resumed at step {self.step}")
+
+    def save(self) -> Path:
+        """Write the resumable state, the loss curve and the sampling checkpoint (EMA weights)."""
+        torch.save(
+            {
+                "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                "disc": self.disc.state_dict() if self.disc else None,
+                "disc_opt": self.disc_opt.state_dict() if self.disc_opt else None,
+                "step": self.step, "history": self.history, "seconds": self.seconds, "settings": asdict(self.s),
+            },
+            self._state_path(),
+        )
+        _plot_losses(self.history, self.out / f"loss_{self.s.stage}.png", f"Lodge {self.s.stage} training")
+        local = self.ema if self.s.stage != "global" else self.other
+        glob = self.ema if self.s.stage == "global" else self.other
+        meta_path = self.out / "config.json"
+        old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        training = dict(old.get("training_data", {}))
+        training.update(
+            data=str(self.s.data), tracks=len(self.tracks),
+            minutes=round(sum(len(t.motion) for t in self.tracks) / 30 / 60, 2),
+        )
+        runs = dict(training.get("runs", {}))
+        runs[self.s.stage] = {
+            "steps": self.step, "batch_size": self.s.batch_size, "lr": self.s.lr, "device": str(self.device),
+            "train_minutes": round(self.seconds / 60, 1), "final_loss": self.history[-1]["total"] if self.history else None,
+        }
+        training["runs"] = runs
+        return save_checkpoint(
+            self.out, self.cfg, local, glob, self.normalizer, self.music_mean, self.music_std,
+            training_data=training, metrics=old.get("metrics", {}), half=self.s.half,
+        )
+
+    # ------------------------------------------------------------------ batches
+
+    def _music(self, music: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(np.stack(music), device=self.device)
+        mean = torch.as_tensor(self.music_mean, dtype=x.dtype, device=self.device)
+        std = torch.as_tensor(self.music_std, dtype=x.dtype, device=self.device)
+        return (x - mean) / std
+
+    def _local_batch(self):
+        picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
+        ex = [local_example(self.tracks[i], self.rng) for i in picks]
+        motion = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
+        genre = torch.as_tensor([e[2] for e in ex], device=self.device)
+        weight = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
+        return motion, self._music([e[1] for e in ex]), genre, weight
+
+    def _global_batch(self):
+        picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
+        ex = [global_example(self.tracks[i], self.rng) for i in picks]
+        prims = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
+        genre = torch.as_tensor([e[2] for e in ex], device=self.device)
+        frames = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
+        weight = torch.as_tensor(np.stack([e[4] for e in ex]), device=self.device)
+        return prims, self._music([e[1] for e in ex]), genre, frames, weight
+
+    # ------------------------------------------------------------------ steps
+
+    def _drop_mask(self, batch: int) -> torch.Tensor:
+        return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step; returns the named losses."""
+        if self.s.stage == "global":
+            return self._global_step()
+        return self._local_step(finetune=self.s.stage == "finetune")
+
+    def _global_step(self) -> dict[str, float]:
+        from ..primitives import PrimitivePlan
+
+        prims, music, genre, frames, weight = self._global_batch()
+        b, p, length, dim = prims.shape
+        t = self.diffusion.sample_timesteps(b, device=self.device)
+        x_t = self.diffusion.q_sample(prims, t, torch.randn_like(prims))
+        kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=self.device).expand(b, p)
+        pred = self.model(x_t, t, music, genre, frames, kinds, self._drop_mask(b))
+        # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
+        frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
+        losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
+                                  self.normalizer, frame_weight=frame_w)
+        self._optimise(losses["total"])
+        return {k: float(v) for k, v in losses.items()}
+
+    def _local_step(self, finetune: bool) -> dict[str, float]:
+        motion, music, genre, weight = self._local_batch()
+        b = motion.shape[0]
+        t = self.diffusion.sample_timesteps(b, device=self.device)
+        x_t = self.diffusion.q_sample(motion, t, torch.randn_like(motion))
+        if finetune:
+            # The network sees the clean ground truth at both ends, as hard guidance gives it at sampling.
+            x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
+            x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
+        pred = self.model(x_t, t, music, genre, self._drop_mask(b))
+        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight)
+        total = losses["total"]
+        if self.disc is not None and self.step >= self.s.disc_start:
+            d_loss = hinge_d_loss(self.disc(motion), self.disc(pred.detach()), genre)
+            self.disc_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.disc_opt.step()
+            g_loss = hinge_g_loss(self.disc(pred), genre)
+            losses["disc"], losses["adv"] = d_loss.detach(), g_loss.detach()
+            total = total + self.s.disc_weight * g_loss
+        self._optimise(total)
+        losses["total"] = total.detach()
+        return {k: float(v) for k, v in losses.items()}
+
+    def _optimise(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.s.grad_clip)
+        self.opt.step()
+        self.step += 1
+        warm = min(1.0, self.step / 200)  # EMA ramps up so early weights do not linger
+        _update_ema(self.ema, self.model, min(self.s.ema_decay, warm * self.s.ema_decay + (1 - warm) * 0.5))
+
+    def run(self) -> Path:
+        """Train until `steps` (or `max_minutes`), saving every `save_every` steps; returns the checkpoint dir."""
+        start = time.perf_counter()
+        start_seconds = self.seconds
+        acc: dict[str, list[float]] = {}
+        path = self.out
+        while self.step < self.s.steps:
+            lr_scale = 0.5 * (1 + math.cos(math.pi * self.step / max(1, self.s.steps)))
+            for group in self.opt.param_groups:
+                group["lr"] = self.s.lr * max(0.05, lr_scale)
+            losses = self.train_step()
+            for k, v in losses.items():
+                acc.setdefault(k, []).append(v)
+            self.seconds = start_seconds + time.perf_counter() - start
+            if self.step % self.s.log_every == 0:
+                row = {"step": self.step, "seconds": round(self.seconds, 1)}
+                row.update({k: float(np.mean(v)) for k, v in acc.items()})
+                self.history.append(row)
+                acc = {}
+                self.log(f"[{self.s.stage}] step {self.step}/{self.s.steps} "
+                         + " ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("step", "seconds"))
+                         + f" ({self.seconds:.0f} s)")
+            out_of_time = self.s.max_minutes is not None and (time.perf_counter() - start) / 60 > self.s.max_minutes
+            if self.step % self.s.save_every == 0 or out_of_time:
+                path = self.save()
+            if out_of_time:
+                self.log(f"[{self.s.stage}] stopping at step {self.step}: {self.s.max_minutes} min reached")
+                break
+        return self.save()

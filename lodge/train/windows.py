@@ -1,0 +1,108 @@
+"""Training examples cut from whole dances: 256-frame local segments and 1024-frame global windows.
+
+Both are expressed the way the pipeline uses them: the root's horizontal position relative to the
+first frame of the crop (segment or window coordinates). Global windows carry the 13 primitives
+(5 hard cues at the segment joins, 8 soft cues placed by the same planner as at inference, driven by
+the dance's own kinematic beats and kinetic energy), cut from the real motion.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import GLOBAL_LEN, ROOT_SLICE, SEG_LEN
+from ..motion import mirror_motion, motion_to_joints
+from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
+
+ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
+
+
+@dataclass
+class Track:
+    """One whole dance with its music, ready for cropping."""
+
+    motion: np.ndarray  # (T, 139) float32
+    music: np.ndarray  # (T, 35) float32
+    genre_id: int
+    beats: np.ndarray  # kinematic beats of the dance (frames)
+    energy: np.ndarray  # (T,) kinetic energy proxy used to rank the beats
+    weight: np.ndarray | None = None  # (T,) 0 where frames must not be learned (glitch windows)
+
+    @classmethod
+    def from_arrays(cls, motion: np.ndarray, music: np.ndarray, genre_id: int, weight: np.ndarray | None = None) -> "Track":
+        """Build a track, computing the dance's kinematic beats by forward kinematics."""
+        motion = np.asarray(motion, np.float32)
+        frames = min(len(motion), len(music))
+        beats, energy = dance_beats(motion_to_joints(motion[:frames]))
+        return cls(motion[:frames], np.asarray(music[:frames], np.float32), int(genre_id), beats, energy,
+                   None if weight is None else np.asarray(weight[:frames], np.float32))
+
+
+def to_crop_coordinates(motion: np.ndarray) -> np.ndarray:
+    """Shift the root horizontally so that the crop starts at x = z = 0."""
+    out = np.array(motion, dtype=np.float32, copy=True)
+    out[:, ROOT_X] -= out[0, ROOT_X]
+    out[:, ROOT_Z] -= out[0, ROOT_Z]
+    return out
+
+
+def _crop(array: np.ndarray, start: int, length: int) -> np.ndarray:
+    """Rows start..start+length, edge-padded past the end."""
+    idx = np.clip(np.arange(start, start + length), 0, len(array) - 1)
+    return array[idx]
+
+
+def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5):
+    """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,))."""
+    start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
+    motion = _crop(track.motion, start, SEG_LEN)
+    valid = (np.arange(start, start + SEG_LEN) < len(track.motion)).astype(np.float32)
+    if track.weight is not None:
+        valid *= _crop(track.weight, start, SEG_LEN)
+    if rng.random() < mirror_prob:
+        motion = mirror_motion(motion)
+    return to_crop_coordinates(motion), _crop(track.music, start, SEG_LEN), track.genre_id, valid
+
+
+def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5):
+    """A random 1024-frame window with its primitives.
+
+    Returns:
+        prims (13, 8, 139) in window coordinates, music (1024, 35), genre id, prim_frames (13,)
+        window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance.
+    """
+    length = len(track.motion)
+    start = int(rng.integers(0, max(1, length - GLOBAL_LEN + 1)))
+    window_len = min(GLOBAL_LEN, length - start)
+    in_window = (track.beats >= start) & (track.beats < start + window_len)
+    plan = plan_primitives(window_len, track.beats[in_window] - start, track.energy[start:start + window_len])
+    frames = _first_window_frames(plan)
+    prims = cut_primitives(track.motion, start, frames)  # (13, 8, 139)
+    origin = track.motion[start, [ROOT_X, ROOT_Z]]
+    prims = prims.copy()
+    prims[..., ROOT_X] -= origin[0]
+    prims[..., ROOT_Z] -= origin[1]
+    if rng.random() < mirror_prob:
+        prims = mirror_motion(prims)
+    weight = ((frames + 4) < window_len + 4).astype(np.float32)  # cues starting past the end are padding
+    if track.weight is not None:
+        idx = np.clip(start + frames + 4, 0, length - 1)
+        weight *= track.weight[idx]
+    return prims.astype(np.float32), _crop(track.music, start, GLOBAL_LEN), track.genre_id, frames, weight
+
+
+def _first_window_frames(plan: PrimitivePlan) -> np.ndarray:
+    """(13,) window-relative primitive starts of the plan's first window."""
+    return plan.window_prim_frames()[0]
+
+
+def normalizer_samples(tracks: list[Track], rng: np.random.Generator, per_track: int = 8) -> np.ndarray:
+    """Frames in the coordinates both stages use (window crops, mirrored too), for fitting the normaliser."""
+    chunks = []
+    for track in tracks:
+        for _ in range(per_track):
+            start = int(rng.integers(0, max(1, len(track.motion) - GLOBAL_LEN + 1)))
+            crop = to_crop_coordinates(track.motion[start:start + GLOBAL_LEN])
+            chunks += [crop, mirror_motion(crop)]
+    return np.concatenate(chunks, axis=0)

@@ -1,0 +1,115 @@
+"""The two-stage pipeline: placement of primitives, guidance, joins, determinism, lengths."""
+import numpy as np
+import pytest
+
+from lodge.audio import MusicFeatures
+from lodge.constants import FPS, MOTION_DIM, SEG_LEN
+from lodge.pipeline import GenreError
+from lodge.primitives import EDGE_MARGIN, plan_primitives
+
+FAST = dict(steps=4)
+
+
+def _features(feats: MusicFeatures, seconds: float) -> MusicFeatures:
+    n = int(seconds * FPS)
+    reps = int(np.ceil(n / feats.num_frames))
+    beats = np.concatenate([feats.beats + k * feats.num_frames for k in range(reps)])
+    return MusicFeatures(
+        features=np.tile(feats.features, (reps, 1))[:n], beats=beats[beats < n], tempo=feats.tempo,
+        onset_envelope=np.tile(feats.onset_envelope, reps)[:n],
+    )
+
+
+def test_dance_shapes_and_placements(tiny_pipeline, click_features):
+    dance = tiny_pipeline(click_features, "salsa", seed=0, **FAST)
+    t = click_features.num_frames
+    assert dance.motion.shape == (t, MOTION_DIM) and dance.joints.shape == (t, 22, 3)
+    assert np.isfinite(dance.motion).all()
+    assert list(dance.segment_starts) == [0, 256, 512]
+    kinds = [p.kind for p in dance.primitives]
+    assert kinds.count("hard") == 3  # boundaries 0, 256, 512 (768 is past the 600-frame song)
+    assert kinds.count("soft") == 6 and kinds.count("soft_mirror") >= 1
+    assert dance.primitive_motion.shape == (len(dance.primitives), 8, MOTION_DIM)
+    beats = set(click_features.beats.tolist())
+    for p in dance.primitives:
+        if p.kind == "soft":
+            assert p.start + 4 in beats  # centred on a beat
+            seg = p.start // SEG_LEN * SEG_LEN
+            assert seg + EDGE_MARGIN <= p.start and p.start + 8 <= seg + SEG_LEN - EDGE_MARGIN
+
+
+def test_hard_cues_are_imposed_exactly_so_segments_join(tiny_pipeline, click_features):
+    dance = tiny_pipeline(click_features, "breaking", seed=3, **FAST)
+    hard = [(p, m) for p, m in zip(dance.primitives, dance.primitive_motion) if p.kind == "hard"]
+    assert hard
+    for prim, cue in hard:
+        lo, hi = max(prim.start, 0), min(prim.start + 8, dance.num_frames)
+        np.testing.assert_allclose(dance.motion[lo:hi, 4:], cue[lo - prim.start:hi - prim.start, 4:], atol=1e-4)
+
+
+def test_root_is_continuous_across_segments(tiny_pipeline, click_features):
+    dance = tiny_pipeline(_features(click_features, 40), "modern", seed=1, **FAST)
+    root = dance.motion[:, 4:7]
+    steps = np.linalg.norm(np.diff(root, axis=0), axis=-1)
+    for b in (256, 512, 768, 1024):  # including the join between the two global windows (1024)
+        cue_step = steps[b - 1]
+        assert cue_step <= np.percentile(steps, 99.5) + 1e-6
+
+
+def test_soft_cues_act_at_s1_and_not_at_s0(tiny_pipeline, click_features):
+    at1 = tiny_pipeline(click_features, "salsa", seed=5, soft=1.0, **FAST).motion
+    at0 = tiny_pipeline(click_features, "salsa", seed=5, soft=0.0, **FAST).motion
+    none = tiny_pipeline(click_features, "salsa", seed=5, soft_cues=False, **FAST).motion
+    assert np.abs(at1 - at0).max() > 1e-3
+    np.testing.assert_allclose(at0, none, atol=1e-6)
+
+
+def test_deterministic_for_a_seed_and_seed_matters(tiny_pipeline, click_features):
+    a = tiny_pipeline(click_features, "salsa", seed=7, **FAST).motion
+    b = tiny_pipeline(click_features, "salsa", seed=7, **FAST).motion
+    c = tiny_pipeline(click_features, "salsa", seed=8, **FAST).motion
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+
+
+@pytest.mark.parametrize("seconds", [5.0, 8.6, 34.2])
+def test_any_length_is_padded_and_trimmed(tiny_pipeline, click_features, seconds):
+    feats = _features(click_features, seconds)
+    dance = tiny_pipeline(feats, "salsa", seed=0, steps=2)
+    assert dance.num_frames == feats.num_frames
+    assert all(p.start < dance.num_frames for p in dance.primitives)
+
+
+def test_ddpm_sampler_runs(tiny_pipeline, click_features):
+    feats = _features(click_features, 5)
+    calls = []
+    # DDPM over a respaced chain of 100 steps keeps the test fast; the CLI's default is all 1000.
+    dance = tiny_pipeline(feats, "salsa", sampler="ddpm", steps=100, progress=lambda s, f: calls.append((s, f)))
+    assert np.isfinite(dance.motion).all()
+    local = [f for s, f in calls if s == "local"]
+    assert len(local) == 100 and local[-1] == 1.0
+
+
+def test_unknown_genre_and_bad_settings(tiny_pipeline, click_features):
+    with pytest.raises(GenreError, match="knows: salsa, breaking, modern"):
+        tiny_pipeline(click_features, "polka")
+    with pytest.raises(ValueError, match="sampler"):
+        tiny_pipeline(click_features, "salsa", sampler="euler")
+    with pytest.raises(ValueError, match="soft"):
+        tiny_pipeline(click_features, "salsa", soft=1.5)
+
+
+def test_genre_is_case_insensitive(tiny_pipeline, click_features):
+    assert tiny_pipeline(_features(click_features, 5), "SALSA", steps=1).genre == "salsa"
+
+
+def test_planner_mirrors_one_bar_later_and_falls_back_without_beats():
+    beats = np.arange(10, 2000, 15)  # 120 BPM
+    plan = plan_primitives(1024, beats, np.ones(1024))
+    has_mirror = plan.mirror_starts[0] >= 0
+    assert has_mirror.any()
+    np.testing.assert_array_equal(plan.mirror_starts[0][has_mirror] - plan.soft_starts[0][has_mirror], 60)
+    silent = plan_primitives(1024, np.zeros(0), None)
+    assert not silent.beat_aligned.any()
+    starts = silent.soft_starts[0]
+    assert (np.diff(starts) > 0).all()
