@@ -1,0 +1,26 @@
+"""The Lodge Studio web app (Gradio): settings, time estimates, the generation job and the page.
+
+`app.py` at the repository root is the entry point; this package keeps it thin. The module graph is
+one-directional: ``lodge_app`` -> ``renderer``, ``lodge``; neither of those imports this package.
+"""
+from __future__ import annotations
+
+from .settings import AppSettings
+
+__all__ = ["AppSettings", "build_demo", "launch"]
+
+
+def build_demo(settings: AppSettings | None = None):
+    """Load the model named by `settings` and build the Gradio page (see :mod:`lodge_app.ui`)."""
+    from .jobs import Studio
+    from .ui import build_demo as _build
+
+    return _build(Studio.load(settings or AppSettings.from_env()))
+
+
+def launch(settings: AppSettings | None = None, **launch_kwargs):
+    """Build the page, queue it and serve it (blocks unless ``prevent_thread_lock=True``)."""
+    from .ui import launch as _launch
+
+    settings = settings or AppSettings.from_env()
+    return _launch(build_demo(settings), settings, **launch_kwargs)

@@ -1,0 +1,369 @@
+"""One generation request, end to end: check the inputs, analyse the music, run both diffusion
+stages, render the video and timeline, write the downloads, and summarise.
+
+Nothing here imports Gradio: failures the user can fix raise :class:`UserError` with a message meant
+for the page; :mod:`lodge_app.ui` turns those into ``gr.Error``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from lodge.audio import AudioError, load_audio, music_features
+from lodge.constants import FPS, SAMPLE_RATE
+
+from .estimate import STAGES, Job, StageProgress, TimeEstimator
+from .gpu import describe_device, gpu_seconds, wrap_for_gpu
+from .settings import AppSettings
+
+log = logging.getLogger("lodge_app")
+
+MIN_SECONDS = 5.0  # shortest music accepted (the pipeline's own minimum)
+DEFAULT_DDIM_STEPS = 50
+JOB_ROOT = Path(tempfile.gettempdir()) / "lodge_studio"
+JOB_MAX_AGE_S = 6 * 3600
+# Report = callback(overall_fraction, description) for the page's progress bar.
+Report = Callable[[float, str], None]
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message is shown on the page as is."""
+
+    def __init__(self, message: str, title: str = "Cannot generate"):
+        super().__init__(message)
+        self.title = title
+
+
+@dataclass(frozen=True)
+class Options:
+    """The user's choices for one request (already converted from the page's widgets)."""
+
+    genre: str
+    seed: int = 0
+    duration: float | None = None  # None: the whole song
+    soft: float = 1.0
+    sampler: str = "ddim"
+    steps: int = DEFAULT_DDIM_STEPS
+    camera: str = "follow"
+    body: str = "mannequin"
+    video_size: int = 512
+    video_fps: int = FPS
+
+
+@dataclass
+class Result:
+    """What one request produced (paths inside the request's own folder)."""
+
+    video: Path
+    timeline: Path | None
+    glb: Path | None
+    files: list[Path]
+    summary: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _diffuse(pipe, features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
+             progress: Callable[[str, float], None] | None = None):
+    """The two diffusion stages (the only GPU work). Module-level so ZeroGPU can wrap it."""
+    return pipe(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, progress=progress)
+
+
+def _diffuse_gpu_seconds(pipe, features, genre, seed, soft, sampler, steps, progress=None) -> int:
+    """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
+    return gpu_seconds(features.seconds, sampler, steps)
+
+
+_diffuse_on_device = wrap_for_gpu(_diffuse, _diffuse_gpu_seconds)
+
+
+def _safe_stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")
+    return (stem or "music")[:40]
+
+
+def _clean_old_jobs(root: Path = JOB_ROOT, max_age_s: float = JOB_MAX_AGE_S) -> None:
+    """Remove request folders older than `max_age_s` (downloads stay available for a few hours)."""
+    if not root.is_dir():
+        return
+    now = time.time()
+    for child in root.iterdir():
+        try:
+            if child.is_dir() and now - child.stat().st_mtime > max_age_s:
+                shutil.rmtree(child, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _fmt_clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60.0)
+    return f"{int(m)}:{s:04.1f}" if m else f"{s:.1f} s"
+
+
+def friendly_audio_error(err: AudioError, max_seconds: float) -> str:
+    """The library's audio message, reworded where it speaks to programmers (the length limit)."""
+    msg = str(err)
+    if "over the limit" in msg:
+        m = re.match(r"'(.*)' is (.*?) long", msg)
+        what = f"'{m[1]}' is {m[2]} long" if m else "This song is too long"
+        return (f"{what}; this app accepts songs up to {_fmt_limit(max_seconds)}. Open 'Advanced' and "
+                "choose 'First N seconds', or trim the song.")
+    return msg
+
+
+def _fmt_limit(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{seconds:g} s"
+
+
+class Studio:
+    """The loaded model plus everything a request needs; one instance per app."""
+
+    def __init__(self, settings: AppSettings, pipe=None, load_error: str | None = None):
+        self.settings = settings
+        self.pipe = pipe
+        self.load_error = load_error
+        self.estimator = TimeEstimator()
+        if pipe is not None:
+            self.estimator.ddpm_steps = int(getattr(pipe.cfg, "diffusion_steps", 1000))
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, settings: AppSettings) -> "Studio":
+        """Load the checkpoint; a missing or broken one gives a Studio that explains why (no crash)."""
+        try:
+            from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline
+        except Exception as err:  # noqa: BLE001 - a broken install must still show a page
+            log.exception("cannot import the pipeline")
+            return cls(settings, None, f"The Lodge library could not be loaded: {err}")
+        path = settings.checkpoint or DEFAULT_CHECKPOINT
+        try:
+            pipe = LodgePipeline.from_pretrained(path, device=settings.device)
+        except Exception as err:  # noqa: BLE001 - CheckpointError, missing files, wrong device, ...
+            log.error("could not load the checkpoint %s: %s", path, err)
+            hint = ("The default weights are not in this copy of the project (lodge/weights/default). "
+                    "Start the app with --checkpoint PATH or set LODGE_CHECKPOINT to a checkpoint folder."
+                    if settings.checkpoint is None else "Check the --checkpoint / LODGE_CHECKPOINT path.")
+            return cls(settings, None, f"No dance model could be loaded from '{path}': {err}. {hint}")
+        studio = cls(settings, pipe)
+        if settings.calibrate:
+            try:
+                studio.estimator.calibrate(pipe)
+            except Exception:  # noqa: BLE001 - estimates then use built-in figures
+                log.warning("timing calibration failed; using built-in estimates", exc_info=True)
+        return studio
+
+    @property
+    def ready(self) -> bool:
+        """True when a model is loaded."""
+        return self.pipe is not None
+
+    @property
+    def genres(self) -> list[str]:
+        """Genres the loaded checkpoint knows (empty without a model)."""
+        return list(self.pipe.genres) if self.pipe is not None else []
+
+    @property
+    def device(self) -> str:
+        """Where the diffusion runs ("cpu", "cuda")."""
+        return str(self.pipe.device) if self.pipe is not None else "cpu"
+
+    def body_choices(self) -> list[tuple[str, str]]:
+        """(label, value) pairs: the mannequin always, SMPL-X / SMPL when their model files are found."""
+        choices = [("Mannequin (built in)", "mannequin")]
+        folder = self.settings.smpl_dir
+        if folder is None or not Path(folder).is_dir():
+            return choices
+        for kind, stem, label in (("smplx", "SMPLX_NEUTRAL", "SMPL-X body"), ("smpl", "SMPL_NEUTRAL", "SMPL body")):
+            for sub in (Path(folder) / kind, Path(folder)):
+                if any((sub / (stem + ext)).is_file() for ext in (".npz", ".pkl")):
+                    choices.append((label, kind))
+                    break
+        return choices
+
+    # ------------------------------------------------------------------ estimates
+    def job(self, song_seconds: float, options: Options) -> Job:
+        """The estimator's view of a request."""
+        seconds = min(song_seconds, options.duration) if options.duration else song_seconds
+        return Job(seconds, options.sampler, options.steps, options.video_size, options.video_fps, options.body)
+
+    def estimate_seconds(self, song_seconds: float, options: Options) -> float:
+        """Expected wall time of a request on this machine."""
+        return self.estimator.total(self.job(song_seconds, options))
+
+    # ------------------------------------------------------------------ the request
+    def check(self, music: str | Path | None, options: Options) -> Path:
+        """Validate what can be validated before any work; returns the music path."""
+        if self.pipe is None:
+            raise UserError(self.load_error or "No dance model is loaded.", title="Model not loaded")
+        if music is None or (isinstance(music, str) and not music.strip()):
+            raise UserError("Please add some music first: upload a file, record with the microphone, "
+                            "or click one of the examples.", title="No music")
+        path = Path(music)
+        if not path.is_file():
+            raise UserError(f"The music file '{path.name}' did not arrive; please upload it again.", title="No music")
+        if not options.genre:
+            raise UserError("Please pick a dance genre.", title="No genre")
+        known = [g.lower() for g in self.genres]
+        if options.genre.lower() not in known:
+            raise UserError(f"Unknown genre '{options.genre}'. This model knows: {', '.join(self.genres)}.",
+                            title="Unknown genre")
+        if options.sampler not in ("ddim", "ddpm"):
+            raise UserError(f"Unknown quality setting '{options.sampler}'.", title="Bad setting")
+        if not 0.0 <= options.soft <= 1.0:
+            raise UserError("The soft-cue strength must be between 0 and 1.", title="Bad setting")
+        if options.duration is not None and options.duration < MIN_SECONDS:
+            raise UserError(f"Please use at least {MIN_SECONDS:g} seconds of music.", title="Too short")
+        return path
+
+    def load_music(self, path: Path, options: Options) -> np.ndarray:
+        """Decode the music (mono, 15360 Hz), checked and cut to the requested length."""
+        limit = None if options.duration else self.settings.max_seconds
+        try:
+            wave = load_audio(path, max_seconds=limit, min_seconds=MIN_SECONDS)
+        except AudioError as err:
+            raise UserError(friendly_audio_error(err, self.settings.max_seconds), title="Music problem") from err
+        if options.duration:
+            wave = wave[: int(round(options.duration * SAMPLE_RATE))]
+            if float(np.max(np.abs(wave))) < 1e-4:
+                raise UserError(f"The first {options.duration:g} seconds of '{path.name}' are silent; "
+                                "there is no music to dance to.", title="Music problem")
+        return wave
+
+    def generate(self, music: str | Path | None, options: Options, report: Report | None = None) -> Result:
+        """Run one request; raises UserError for anything the user should see."""
+        report = report or (lambda fraction, desc: None)
+        path = self.check(music, options)
+        t_start = time.perf_counter()
+        report(0.0, "Reading the music")
+        wave = self.load_music(path, options)
+        song_seconds = len(wave) / SAMPLE_RATE
+        job = self.job(song_seconds, options)
+        stages = StageProgress(self.estimator.weights(job), report)
+
+        t0 = time.perf_counter()
+        features = music_features(wave)
+        timings = {"music": time.perf_counter() - t0 + (t0 - t_start)}
+        stages("music", 1.0)
+
+        genre = self.genres[[g.lower() for g in self.genres].index(options.genre.lower())]
+        try:
+            dance = _diffuse_on_device(self.pipe, features, genre, int(options.seed), float(options.soft),
+                                       options.sampler, int(options.steps) if options.sampler == "ddim" else None,
+                                       stages)
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - GenreError, out of memory, ...
+            log.exception("generation failed")
+            raise UserError(f"The dance could not be generated: {err}", title="Generation failed") from err
+        timings["global"] = float(dance.timings.get("global", 0.0))
+        timings["local"] = float(dance.timings.get("local", 0.0))
+
+        _clean_old_jobs()
+        out = Path(tempfile.mkdtemp(prefix=f"{_safe_stem(path.name)}_", dir=_job_root()))
+        name = f"{_safe_stem(path.name)}_{genre}_seed{int(options.seed)}"
+        t_render = time.perf_counter()
+        result = self._render(dance, path, out, name, options, stages)
+        timings["render"] = time.perf_counter() - t_render
+        timings["total"] = time.perf_counter() - t_start
+        dance.timings = dict(timings)
+        self.estimator.update(job, timings)
+        result.timings = timings
+        result.summary = summary_markdown(dance, timings, describe_device(self.device), options)
+        stages("render", 1.0)
+        return result
+
+    def _render(self, dance, music_path: Path, out: Path, name: str, options: Options, stages) -> Result:
+        """Video, timeline, GLB and the other downloads, written into `out`."""
+        import renderer
+
+        frames_total = max(1, int(round(dance.duration * options.video_fps)))
+        # The video is most of the rendering time; the timeline and exports share the rest.
+        video_share = 0.9
+
+        def on_frame(done: int, total: int | None = None) -> None:
+            stages("render", video_share * done / max(total or frames_total, 1))
+
+        video = out / f"{name}.mp4"
+        try:
+            renderer.render_video(dance, video, music_path=music_path, size=int(options.video_size),
+                                  fps=int(options.video_fps), body=options.body, camera=options.camera,
+                                  smpl_dir=self.settings.smpl_dir, progress=on_frame)
+        except Exception as err:  # noqa: BLE001 - EGL missing, ffmpeg failure, ...
+            log.error("rendering failed:\n%s", traceback.format_exc())
+            raise UserError(f"The dance was generated, but rendering the video failed: {err}. "
+                            "Try a smaller video size or the mannequin body.", title="Render failed") from err
+        if not video.is_file():
+            raise UserError("The dance was generated, but no video was written.", title="Render failed")
+
+        files: list[Path] = [video]
+        timeline = _optional(lambda: renderer.render_timeline(dance, out / f"{name}.timeline.png",
+                                                              music_path=music_path), "timeline")
+        stages("render", video_share + 0.03)
+        npz = dance.save_npz(out / f"{name}.dance.npz")
+        glb = _optional(lambda: renderer.export_glb(dance, out / f"{name}.glb"), "GLB")
+        stages("render", video_share + 0.06)
+        bvh = smplx_npz = None
+        try:
+            from lodge import export as lodge_export
+        except Exception:  # noqa: BLE001 - exports not available in this copy
+            lodge_export = None
+            log.warning("lodge.export is missing; BVH and SMPL-X downloads skipped")
+        if lodge_export is not None:
+            bvh = _optional(lambda: lodge_export.export_bvh(dance, out / f"{name}.bvh"), "BVH")
+            smplx_npz = _optional(lambda: lodge_export.export_smplx_npz(dance, out / f"{name}.smplx.npz"), "SMPL-X")
+        files += [p for p in (bvh, smplx_npz, glb, npz) if p is not None]
+        return Result(video=video, timeline=timeline, glb=glb, files=[Path(p) for p in files], summary="")
+
+
+def _job_root() -> Path:
+    JOB_ROOT.mkdir(parents=True, exist_ok=True)
+    return JOB_ROOT
+
+
+def _optional(make: Callable[[], object], what: str) -> Path | None:
+    """Run one optional output; a failure is logged and that output left out."""
+    try:
+        made = make()
+    except Exception:  # noqa: BLE001
+        log.warning("could not write the %s output", what, exc_info=True)
+        return None
+    return Path(made) if made is not None and Path(made).is_file() else None
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def summary_markdown(dance, timings: dict[str, float], device: str, options: Options) -> str:
+    """The short report shown under the video."""
+    kinds = [p.kind for p in dance.primitives]
+    n_hard, n_soft = kinds.count("hard"), len(kinds) - kinds.count("hard")
+    tempo = f"{dance.tempo:.0f} BPM" if dance.tempo else "not detected"
+    quality = (f"fast (DDIM, {options.steps} steps)" if options.sampler == "ddim" else "full (DDPM, 1000 steps)")
+    stage_names = {"music": "music analysis", "global": "global diffusion", "local": "local diffusion",
+                   "render": "rendering + downloads"}
+    stage_text = " · ".join(f"{stage_names[s]} {timings.get(s, 0.0):.1f} s" for s in STAGES)
+    rows = [
+        ("Duration", f"{_fmt_clock(dance.duration)} ({dance.num_frames} frames at {dance.fps} fps)"),
+        ("Tempo", f"{tempo} ({len(dance.beats)} beats)"),
+        ("Genre", dance.genre),
+        ("Primitives", f"{len(kinds)} ({_plural(n_hard, 'hard cue')}, {_plural(n_soft, 'soft cue')} incl. mirrored)"),
+        ("Segments", f"{_plural(len(dance.segment_starts), 'local segment')} of 8.5 s"),
+        ("Settings", f"seed {options.seed} · soft-cue strength {options.soft:g} · {quality}"),
+        ("Time", f"{timings.get('total', sum(timings.values())):.1f} s in all: {stage_text}"),
+        ("Device", device),
+    ]
+    table = "\n".join(f"| **{k}** | {v} |" for k, v in rows)
+    return f"| | |\n|---|---|\n{table}\n"

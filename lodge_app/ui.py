@@ -1,0 +1,253 @@
+"""The Gradio page: inputs on the left, the dance on the right, everything else under "Advanced"."""
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import gradio as gr
+
+from .audio_info import probe_seconds
+from .estimate import format_seconds
+from .jobs import DEFAULT_DDIM_STEPS, JOB_ROOT, MIN_SECONDS, Options, Studio, UserError, _fmt_limit
+from .settings import AppSettings
+
+log = logging.getLogger("lodge_app")
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a")
+VIDEO_SIZES = [("Small · 256 px", 256), ("Medium · 384 px", 384), ("Large · 512 px", 512), ("HD · 720 px", 720)]
+REFERENCE_SECONDS = 60.0  # the song length quoted in estimates before any music is chosen
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+#lodge-header h1 { margin-bottom: 0.2em; }
+#lodge-header p { margin: 0.25em 0; }
+#lodge-limits p { font-size: 0.92em; opacity: 0.85; margin-top: 0; }
+#lodge-generate { min-height: 52px; font-size: 1.1em; }
+#lodge-estimate { font-size: 0.9em; opacity: 0.9; }
+#lodge-seed-row { align-items: flex-end; }
+#lodge-shuffle { max-width: 96px; min-width: 80px; margin-bottom: 6px; }
+#lodge-summary thead { display: none; }
+#lodge-summary table { width: 100%; }
+#lodge-summary td:first-child { white-space: nowrap; width: 1%; padding-right: 1.2em; }
+#lodge-model-error { border: 1px solid #D55E00; border-radius: 8px; padding: 0.6em 1em; background: #fff4ec; }
+footer { opacity: 0.7; }
+"""
+
+
+def example_songs(folder: Path = EXAMPLES_DIR) -> list[Path]:
+    """The example music files shipped in `examples/`, sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def _example_label(path: Path) -> str:
+    """hiphop_basement_tape_95bpm.mp3 -> "Hiphop basement tape (95 BPM)"."""
+    words = path.stem.split("_")
+    bpm = next((w for w in words if w.lower().endswith("bpm") and w[:-3].isdigit()), None)
+    text = " ".join(w for w in words if w != bpm).capitalize()
+    return f"{text} ({bpm[:-3]} BPM)" if bpm else text
+
+
+def _genre_for(path: Path, genres: list[str]) -> str | None:
+    """The checkpoint genre named in an example's file name, else the first genre."""
+    stem = path.stem.lower().replace("-", "").replace("_", " ")
+    for g in genres:
+        if g.lower().replace("-", "").replace("_", " ") in stem:
+            return g
+    return genres[0] if genres else None
+
+
+def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size,
+             video_fps) -> Options:
+    """Widget values -> Options (tolerant of what API clients send)."""
+    try:
+        return Options(
+            genre=str(genre or ""),
+            seed=int(seed if seed not in (None, "") else 0),
+            duration=float(first_seconds) if str(length_mode).lower().startswith("first") and first_seconds else None,
+            soft=float(1.0 if soft is None else soft),
+            sampler="ddpm" if str(quality).lower().startswith(("ddpm", "full")) else "ddim",
+            steps=int(steps or DEFAULT_DDIM_STEPS),
+            camera="fixed" if str(camera).lower().startswith("fixed") else "follow",
+            body=str(body or "mannequin"),
+            video_size=int(video_size or 512),
+            video_fps=int(video_fps or 30),
+        )
+    except (TypeError, ValueError) as err:
+        raise gr.Error(f"One of the settings is not valid: {err}", title="Bad setting") from err
+
+
+def make_handlers(studio: Studio):
+    """The page's callbacks, closed over the loaded studio."""
+
+    def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
+                 video_size, video_fps, progress=gr.Progress()):
+        """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
+        options = _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
+                           video_size, video_fps)
+
+        def report(fraction: float, desc: str) -> None:
+            progress(fraction, desc=desc)
+
+        try:
+            result = studio.generate(music, options, report)
+        except UserError as err:
+            raise gr.Error(str(err), title=err.title, print_exception=False) from err
+        except gr.Error:
+            raise
+        except Exception as err:  # noqa: BLE001 - never show a traceback on the page
+            log.exception("unexpected failure")
+            raise gr.Error(f"Something went wrong ({type(err).__name__}). The details are in the server log; "
+                           "please try again or with other settings.", title="Unexpected error") from err
+        return (str(result.video), str(result.timeline) if result.timeline else None,
+                str(result.glb) if result.glb else None, [str(p) for p in result.files], result.summary)
+
+    def estimate(music, length_mode, first_seconds, quality, steps, video_size, video_fps, body) -> str:
+        """The time estimate under the quality choice, for the chosen music (or a 1-minute song)."""
+        if not studio.ready:
+            return ""
+        seconds = probe_seconds(music)
+        known = seconds is not None
+        seconds = seconds if known else REFERENCE_SECONDS
+        base = _options(studio.genres[0], 0, length_mode, first_seconds, 1.0, "ddim", steps, "follow", body,
+                        video_size, video_fps)
+        if base.duration:
+            seconds = min(seconds, base.duration)
+        fast = studio.estimate_seconds(seconds, base)
+        full = studio.estimate_seconds(seconds, Options(**{**base.__dict__, "sampler": "ddpm"}))
+        what = f"these {seconds:.0f} s of music" if known or base.duration else "a 1-minute song"
+        chosen = "ddpm" if str(quality).startswith("ddpm") else "ddim"
+        mark = {"ddim": ("**", ""), "ddpm": ("", "**")}[chosen]
+        return (f"Estimated time here for {what}: {mark[0]}fast {format_seconds(fast)}{mark[0]} · "
+                f"{mark[1]}full {format_seconds(full)}{mark[1]}")
+
+    return generate, estimate
+
+
+def limits_markdown(studio: Studio) -> str:
+    """What music is accepted and how long a typical song takes here (refreshed on every page load)."""
+    limits = (f"Music from {MIN_SECONDS:g} s up to {_fmt_limit(studio.settings.max_seconds)} "
+              "(wav, mp3, ogg, flac, m4a, or record with the microphone).")
+    if studio.ready:
+        ref = Options(genre=studio.genres[0])
+        t = studio.estimate_seconds(REFERENCE_SECONDS, ref)
+        from .gpu import describe_device
+
+        limits += f" A 1-minute song takes {format_seconds(t)} on this machine ({describe_device(studio.device)})."
+    return limits
+
+
+def header_markdown() -> str:
+    """Title and a one-paragraph explanation, shown at the top of the page."""
+    return (
+        "# Lodge Studio: music in, 3D dance out\n"
+        "Turn a song into a 3D dance. Add music, pick a dance style and press **Generate**. "
+        "The model first picks the key moves of the whole song, on its strong beats (*global diffusion*), "
+        "then dances every 8.5-second stretch between them (*local diffusion*), following "
+        "[Lodge (CVPR 2024)](https://arxiv.org/abs/2403.10518). "
+        "Download the result as BVH, SMPL-X or GLB for Blender or a game engine."
+    )
+
+
+def build_demo(studio: Studio) -> gr.Blocks:
+    """Build the page around a loaded (or failed-to-load) studio."""
+    generate, estimate = make_handlers(studio)
+    genres = studio.genres
+    max_s = float(studio.settings.max_seconds)
+    with gr.Blocks(title="Lodge Studio · music to 3D dance", analytics_enabled=False) as demo:
+        gr.Markdown(header_markdown(), elem_id="lodge-header")
+        limits = gr.Markdown(limits_markdown(studio), elem_id="lodge-limits")
+        if not studio.ready:
+            gr.Markdown(f"**The dance model is not loaded.** {studio.load_error}", elem_id="lodge-model-error")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                music = gr.Audio(label="Music", sources=["upload", "microphone"], type="filepath",
+                                 elem_id="lodge-music")
+                songs = example_songs()
+                genre = gr.Dropdown(choices=genres, value=genres[0] if genres else None, label="Dance genre",
+                                    allow_custom_value=True,
+                                    info="The styles this model has learned.", interactive=bool(genres),
+                                    elem_id="lodge-genre")
+                if songs:
+                    gr.Examples(examples=[[str(p), _genre_for(p, genres)] for p in songs], inputs=[music, genre],
+                                label="Example songs: click one to use it", example_labels=[_example_label(p) for p in songs])
+                with gr.Accordion("Advanced", open=False, elem_id="lodge-advanced"):
+                    with gr.Row(elem_id="lodge-seed-row"):
+                        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0,
+                                         info="Same seed + same settings = same dance.", scale=4)
+                        shuffle = gr.Button("Random", elem_id="lodge-shuffle", scale=1, size="md")
+                    length_mode = gr.Radio([("Whole song", "whole"), ("First N seconds", "first")], value="whole",
+                                           label="Length")
+                    first_seconds = gr.Slider(MIN_SECONDS, max_s, value=min(30.0, max_s), step=1,
+                                              label="N (seconds of music to use)", visible=False,
+                                              elem_id="lodge-first-seconds")
+                    soft = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Soft-cue strength s",
+                                     info="How strongly the song-wide key moves steer each segment "
+                                          "(share of denoising steps that see them; 1 = the paper's best).")
+                    quality = gr.Radio([("Fast (DDIM)", "ddim"), ("Full (DDPM, 1000 steps)", "ddpm")], value="ddim",
+                                       label="Quality")
+                    steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
+                                      info="More steps: finer motion, slower.", elem_id="lodge-steps")
+                    estimate_md = gr.Markdown(elem_id="lodge-estimate")
+                    with gr.Row():
+                        camera = gr.Radio([("Follow the dancer", "follow"), ("Fixed", "fixed")], value="follow",
+                                          label="Camera")
+                        bodies = studio.body_choices()
+                        body = gr.Dropdown(bodies, value="mannequin", label="Body",
+                                           info=None if len(bodies) > 1 else
+                                           "Set LODGE_SMPL_MODEL_DIR for a real SMPL-X body.")
+                    with gr.Row():
+                        video_size = gr.Dropdown(VIDEO_SIZES, value=384 if studio.device == "cpu" else 512,
+                                                 label="Video size", elem_id="lodge-size")
+                        video_fps = gr.Radio([("30 fps", 30), ("15 fps (renders faster)", 15)], value=30,
+                                             label="Video frame rate")
+                run = gr.Button("Generate dance", variant="primary", elem_id="lodge-generate",
+                                interactive=studio.ready)
+            with gr.Column(scale=3, min_width=420):
+                video = gr.Video(label="Dance video", elem_id="lodge-video", autoplay=False, height=460)
+                timeline = gr.Image(label="Timeline: beats, segments and the dance primitives", type="filepath",
+                                    interactive=False, elem_id="lodge-timeline")
+                with gr.Row(equal_height=False):
+                    model3d = gr.Model3D(label="3D view (drag to orbit)", elem_id="lodge-3d",
+                                         height=300, clear_color=(0.96, 0.96, 0.97, 1.0), scale=1)
+                    summary = gr.Markdown(elem_id="lodge-summary")
+                files = gr.File(label="Downloads: video (MP4), BVH, SMPL-X parameters, animated GLB, raw dance.npz",
+                                file_count="multiple", interactive=False, elem_id="lodge-files")
+
+        inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
+                  video_size, video_fps]
+        run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
+                  scroll_to_output=True)
+        shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
+        length_mode.change(lambda m: gr.update(visible=m == "first"), length_mode, first_seconds,
+                           api_visibility="private", queue=False)
+        quality.change(lambda q: gr.update(visible=q == "ddim"), quality, steps, api_visibility="private",
+                       queue=False)
+        est_inputs = [music, length_mode, first_seconds, quality, steps, video_size, video_fps, body]
+        for comp in est_inputs:
+            comp.change(estimate, est_inputs, estimate_md, api_visibility="private", queue=False)
+        demo.load(estimate, est_inputs, estimate_md, api_visibility="private", queue=False)
+        demo.load(lambda: limits_markdown(studio), None, limits, api_visibility="private", queue=False)
+    return demo
+
+
+def theme() -> gr.themes.Base:
+    """A calm theme with system fonts only (nothing is fetched from the internet)."""
+    system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+              "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    return gr.themes.Soft(primary_hue="orange", secondary_hue="blue", neutral_hue="slate", font=system,
+                          font_mono=mono)
+
+
+def launch(demo: gr.Blocks, settings: AppSettings, **kwargs):
+    """Queue (one generation at a time) and serve the page."""
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
+    JOB_ROOT.mkdir(parents=True, exist_ok=True)
+    options = dict(server_name=settings.server_name, server_port=settings.server_port, theme=theme(), css=CSS,
+                   allowed_paths=[str(JOB_ROOT), str(EXAMPLES_DIR)], show_error=True)
+    options.update(kwargs)
+    return demo.launch(**options)

@@ -1,0 +1,139 @@
+"""The web app through its public API: the real `python app.py` server on localhost, driven by gradio_client."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from lodge_app.testing import shared_app_server  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "hiphop_basement_tape_95bpm.mp3"
+FAST = dict(soft=1.0, quality="ddim", steps=3, camera="follow", body="mannequin", video_size=256, video_fps=15)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on a tiny random checkpoint (shared with the browser test)."""
+    return shared_app_server(tmp_path_factory.mktemp("app_server"))
+
+
+@pytest.fixture(scope="module")
+def client(server) -> Client:
+    return Client(server.url, verbose=False)
+
+
+def _generate(client: Client, music, genre="hiphop", length_mode="first", first_seconds=6.0, **overrides):
+    args = {**FAST, **overrides}
+    return client.predict(
+        music, genre, 0, length_mode, first_seconds, args["soft"], args["quality"], args["steps"], args["camera"],
+        args["body"], args["video_size"], args["video_fps"], api_name="/generate",
+    )
+
+
+def _probe(path: str | Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _video_path(video) -> Path:
+    return Path(video["video"] if isinstance(video, dict) else video)
+
+
+def _assert_error(excinfo, *fragments: str) -> None:
+    message = str(excinfo.value)
+    assert "Traceback" not in message
+    for fragment in fragments:
+        assert fragment.lower() in message.lower(), message
+
+
+def test_api_lists_generate_endpoint(client):
+    api = client.view_api(print_info=False, return_format="dict")
+    assert "/generate" in api["named_endpoints"]
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/generate"]["parameters"]]
+    assert params[:2] == ["music", "genre"]
+
+
+@pytest.mark.skipif(not shutil.which("ffprobe"), reason="needs ffprobe")
+def test_generate_from_example(client, server):
+    video, timeline, glb, files, summary = _generate(client, handle_file(str(EXAMPLE)), first_seconds=6.0)
+    path = _video_path(video)
+    info = _probe(path)
+    codecs = sorted(s["codec_name"] for s in info["streams"])
+    assert codecs == ["aac", "h264"], codecs
+    assert abs(float(info["format"]["duration"]) - 6.0) < 0.1
+    video_stream = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (int(video_stream["width"]), int(video_stream["height"])) == (256, 256)
+
+    names = [Path(f).name for f in files]
+    for suffix in (".mp4", ".bvh", ".smplx.npz", ".glb", ".dance.npz"):
+        assert any(n.endswith(suffix) for n in names), (suffix, names)
+    assert all(Path(f).stat().st_size > 0 for f in files)
+    dance_file = next(Path(f) for f in files if Path(f).name.endswith(".dance.npz"))
+    with np.load(dance_file) as dance:
+        assert dance["motion"].shape == (180, 139)
+        assert str(dance["genre"]) == "hiphop"
+    bvh = next(Path(f) for f in files if Path(f).name.endswith(".bvh"))
+    assert bvh.read_text().startswith("HIERARCHY")
+    smplx = next(Path(f) for f in files if Path(f).name.endswith(".smplx.npz"))
+    with np.load(smplx) as params:
+        assert len(params.files) > 0
+    assert Path(glb).read_bytes()[:4] == b"glTF"
+    assert Path(timeline).stat().st_size > 0
+    for word in ("Duration", "Tempo", "hiphop", "Primitives", "Device", "global diffusion", "local diffusion",
+                 "rendering"):
+        assert word in summary, summary
+
+
+@pytest.mark.skipif(not shutil.which("ffprobe"), reason="needs ffprobe")
+def test_whole_song_video_matches_input_length(client, tmp_path):
+    from lodge.audio import synth_click_track
+
+    song = tmp_path / "clicks_6_4s.wav"
+    sf.write(song, synth_click_track(128.0, 6.4, sr=22050), 22050)
+    video, *_ = _generate(client, handle_file(str(song)), genre="salsa", length_mode="whole", camera="fixed")
+    info = _probe(_video_path(video))
+    assert sorted(s["codec_name"] for s in info["streams"]) == ["aac", "h264"]
+    assert abs(float(info["format"]["duration"]) - 6.4) < 0.1
+
+
+def test_text_file_is_refused(client, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not music\n" * 200)
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(text)))
+    _assert_error(excinfo, "not an audio file")
+
+
+def test_one_second_of_silence_is_refused(client, tmp_path):
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(44100, np.float32), 44100)
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(silence)), length_mode="whole")
+    _assert_error(excinfo, "silence.wav", "at least 5")
+
+
+def test_silent_music_is_refused(client, tmp_path):
+    silence = tmp_path / "quiet.wav"
+    sf.write(silence, np.zeros(44100 * 7, np.float32), 44100)
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(silence)), length_mode="whole")
+    _assert_error(excinfo, "silent")
+
+
+def test_missing_music_and_unknown_genre_are_refused(client):
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, None)
+    _assert_error(excinfo, "add some music")
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(EXAMPLE)), genre="polka")
+    _assert_error(excinfo, "unknown genre", "hiphop")

@@ -1,0 +1,97 @@
+"""The web app in a real browser: headless Debian Chromium driven by Playwright, against `python app.py`."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+from lodge_app.testing import shared_app_server  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "salsa_clave_del_puerto_180bpm.mp3"
+CHROMIUM = os.environ.get("LODGE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT_DIR = Path(os.environ.get("LODGE_SCREENSHOT_DIR", REPO / "outputs" / "screenshots"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"), reason="needs Chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    return shared_app_server(tmp_path_factory.mktemp("app_server"))
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1360, "height": 1000})
+        # Nothing outside localhost: the page must work offline.
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.url)
+                      or route.request.url.startswith(("data:", "blob:")) else route.abort())
+        page = context.new_page()
+        page.goto(server.url, wait_until="domcontentloaded")
+        page.wait_for_selector("#lodge-generate", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def _error_text(page) -> str:
+    toasts = page.locator(".toast-body.error, .toast-wrap .error")
+    return " | ".join(toasts.all_inner_texts()) if toasts.count() else ""
+
+
+def test_page_explains_itself(page):
+    header = page.locator("#lodge-header").inner_text()
+    assert "Lodge Studio" in header and "Generate" in header
+    assert "up to 10 min" in page.locator("#lodge-limits").inner_text()
+    assert page.locator("#lodge-model-error").count() == 0
+    assert page.get_by_text("Example songs").count() >= 1
+
+
+def test_upload_generate_and_watch(page, server):
+    page.locator("#lodge-music input[type=file]").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#lodge-music audio, #lodge-music .waveform-container, #lodge-music wave", timeout=30_000,
+                           state="attached")
+    page.locator("#lodge-genre input").click()
+    page.get_by_role("option", name="salsa").click()
+    # Fast settings for a short test: first 6 s, 3 DDIM steps, small video at 15 fps.
+    page.get_by_text("Advanced", exact=True).click()
+    page.get_by_label("First N seconds").check()
+    seconds = page.locator("#lodge-first-seconds input[type=number]")
+    seconds.fill("6")
+    seconds.press("Enter")
+    steps = page.locator("#lodge-steps input[type=number]")
+    steps.fill("3")
+    steps.press("Enter")
+    page.locator("#lodge-size input").click()
+    page.get_by_role("option", name="Small · 256 px").click()
+    page.get_by_label("15 fps (renders faster)").check()
+
+    page.locator("#lodge-generate").click()
+    page.wait_for_selector("#lodge-video video", timeout=150_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#lodge-video video'); return v && v.readyState >= 1; }",
+        timeout=30_000)
+    page.wait_for_selector("#lodge-3d canvas", timeout=30_000)
+    page.wait_for_timeout(3000)  # let the 3D view load the GLB and the timeline image settle
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "app_after_generate.png"), full_page=True)
+
+    assert _error_text(page) == "", _error_text(page)
+    duration = page.evaluate("() => document.querySelector('#lodge-video video').duration")
+    assert abs(duration - 6.0) < 0.15, duration
+    summary = page.locator("#lodge-summary").inner_text()
+    assert "Duration" in summary and "salsa" in summary
+    assert "Traceback" not in page.content()
+    assert page.locator("#lodge-timeline img").count() == 1
+    assert page.locator("#lodge-3d canvas").count() == 1
+    assert page.locator("#lodge-files a").count() >= 5
