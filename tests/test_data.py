@@ -128,3 +128,119 @@ def test_load_corpus_and_windows(tmp_path, take):
         WindowDataset(train, length=256)
     padded = WindowDataset(train, length=128, pad_short=True)[0]
     assert padded["motion"].shape == (128, MOTION_DIM) and int(padded["mask"].sum()) == 90
+
+
+# ----------------------------------------------------------------------------- music pairing
+
+def test_synth_music_beats_land_on_the_grid():
+    from lodge.audio import music_features
+    from lodge.data.beats import beat_alignment_score
+    from lodge.data.music_synth import synthesize
+
+    grid = np.arange(30, 450, 20.0)
+    wave, desc = synthesize(grid, 450, "party", 0)
+    assert wave.dtype == np.float32 and len(wave) == 450 * 512
+    beats = music_features(wave).beats
+    assert beat_alignment_score(beats, grid) > 0.7
+    other, desc1 = synthesize(grid, 450, "party", 1)
+    assert desc1 != desc and not np.allclose(other, wave)
+
+
+def test_retimed_dance_beats_land_on_music_beats(take):
+    from lodge.data.beats import beat_alignment_score, kinematic_beats
+    from lodge.data.retime import MAX_STRETCH, MIN_STRETCH, align_beats, time_map, warp_motion
+
+    _, ret = take
+    motion = np.concatenate([ret.motion] * 3)  # 9 s: enough beats
+    kin = kinematic_beats(motion_to_joints(motion)).astype(float)
+    music = np.arange(5.0, 400.0, 16.0)
+    dp, mp = align_beats(kin, music)
+    assert len(dp) >= 0.6 * len(kin)
+    stretch = np.diff(mp) / np.diff(dp)
+    assert stretch.min() >= MIN_STRETCH - 1e-9 and stretch.max() <= MAX_STRETCH + 1e-9
+    src, out_t = time_map(dp, mp, len(motion), max(0.0, mp[0] - dp[0]))
+    np.testing.assert_allclose(np.interp(mp, out_t, src), dp, atol=1e-6)  # each pair lands exactly
+    warped = warp_motion(motion, src)
+    assert warped.shape == (len(src), MOTION_DIM)
+    joints = motion_to_joints(warped)
+    assert np.isfinite(joints).all()
+    paired = mp - out_t[0]
+    assert beat_alignment_score(paired[(paired >= 0)], kinematic_beats(joints)) > 0.5
+
+
+def test_cmu_split_never_shares_a_take():
+    from lodge.data.cmu import DEFAULT_SOURCE, read_manifest
+
+    if not (DEFAULT_SOURCE / "manifest.csv").exists():
+        pytest.skip("CMU dance folder not here")
+    takes = read_manifest(DEFAULT_SOURCE)
+    test = split_groups({t.group: t.genre for t in takes}, 0.15, seed=0)
+    test_takes = {t.take_id for t in takes if t.group in test}
+    train_takes = {t.take_id for t in takes if t.group not in test}
+    assert not test_takes & train_takes
+    assert {t.genre for t in takes if t.take_id in test_takes} == {t.genre for t in takes}
+    for t in takes:
+        if t.subject == "61":
+            assert (t.take_id in test_takes) == (f"60_{t.take}" in test_takes)
+    assert "latin" not in {t.genre for t in takes}
+
+
+# ----------------------------------------------------------------------------- readers
+
+def _click_wav(path: Path, seconds: float) -> None:
+    import soundfile as sf
+    from lodge.audio import synth_click_track
+
+    sf.write(path, synth_click_track(120, seconds), 15360)
+
+
+def test_finedance_reader(tmp_path, take):
+    from lodge.data.finedance import read_finedance
+    from lodge.rotations import matrix_to_rotation_6d
+    from lodge.motion import unpack_motion
+
+    _, ret = take
+    contacts, transl, rot = unpack_motion(ret.motion)
+    full = np.broadcast_to(np.eye(3, dtype=np.float32), (90, 52, 3, 3)).copy()
+    full[:, :22] = rot
+    raw319 = np.concatenate([contacts, transl, matrix_to_rotation_6d(full).reshape(90, -1)], 1)
+    (tmp_path / "motion").mkdir()
+    (tmp_path / "music_wav").mkdir()
+    np.save(tmp_path / "motion" / "001.npy", raw319)
+    np.save(tmp_path / "motion" / "002.npy", raw319[:, 4:])  # the 315-dim form
+    for stem in ("001", "002"):
+        _click_wav(tmp_path / "music_wav" / f"{stem}.wav", 3.0)
+    (tmp_path / "label.json").write_text(json.dumps({"001": "Popping", "002": ["Dai"]}))
+    items = read_finedance(tmp_path)
+    assert [it.genre for it in items] == ["Popping", "Dai"]
+    for it in items:
+        assert it.motion.shape == (90, MOTION_DIM) and it.music.shape == (90, MUSIC_DIM)
+        np.testing.assert_allclose(motion_to_joints(it.motion), ret.joints, atol=1e-4)
+
+
+def test_aistpp_reader(tmp_path, take):
+    import pickle
+
+    from lodge.data.aistpp import read_aistpp
+    from lodge.rotations import matrix_to_axis_angle
+    from lodge.motion import unpack_motion
+
+    _, ret = take
+    _, transl, rot = unpack_motion(ret.motion)
+    aa = np.zeros((90, 24, 3), np.float32)
+    aa[:, :22] = matrix_to_axis_angle(rot)
+    scaling = 93.7
+    data = {"smpl_poses": np.repeat(aa.reshape(90, 72), 2, 0), "smpl_trans": np.repeat(transl * scaling, 2, 0),
+            "smpl_scaling": np.array([scaling])}  # 60 fps
+    (tmp_path / "motions").mkdir()
+    (tmp_path / "wavs").mkdir()
+    name = "gBR_sBM_cAll_d04_mBR0_ch01"
+    with open(tmp_path / "motions" / f"{name}.pkl", "wb") as fh:
+        pickle.dump(data, fh)
+    _click_wav(tmp_path / "wavs" / "mBR0.wav", 3.0)
+    (item,) = read_aistpp(tmp_path)
+    assert item.genre == "break" and item.motion.shape == (90, MOTION_DIM)
+    joints = motion_to_joints(item.motion)
+    offset = joints - ret.joints
+    assert np.abs(offset - offset.mean((0, 1))).max() < 1e-3  # same motion, only re-grounded
+    assert abs(joints[0, [10, 11], 1].min()) < 1e-4
