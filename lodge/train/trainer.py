@@ -259,7 +259,7 @@ class Trainer:
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
                                   self.normalizer, frame_weight=frame_w)
         self._optimise(losses["total"])
-        return {k: float(v) for k, v in losses.items()}
+        return {k: float(v.detach()) for k, v in losses.items()}
 
     def _local_step(self, finetune: bool) -> dict[str, float]:
         motion, music, genre, weight = self._local_batch()
@@ -283,7 +283,7 @@ class Trainer:
             total = total + self.s.disc_weight * g_loss
         self._optimise(total)
         losses["total"] = total.detach()
-        return {k: float(v) for k, v in losses.items()}
+        return {k: float(v.detach()) for k, v in losses.items()}
 
     def _optimise(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
