@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .audio import MusicFeatures, analyze_music, music_features
-from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
 from .dance import Dance, Primitive
 from .diffusion import GaussianDiffusion
@@ -75,6 +75,11 @@ class LodgePipeline:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None) -> "LodgePipeline":
         """Load a checkpoint directory (default: the weights shipped in the package). No network access."""
+        if path is None and not (DEFAULT_CHECKPOINT / "config.json").exists():
+            raise CheckpointError(
+                f"no default weights are installed (expected them in {DEFAULT_CHECKPOINT}); "
+                "pass a checkpoint directory (--checkpoint PATH) or train one with `python -m lodge train`"
+            )
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         device = device or default_device()
         return cls(load_checkpoint(path, device=device), device=device)
