@@ -1,5 +1,5 @@
 """python -m renderer DANCE.npz --music SONG --out VIDEO.mp4 [--size 512] [--fps 30|15]
-[--body mannequin|smpl|smplx] [--smpl-dir DIR] [--camera follow|fixed] [--glb OUT.glb] [--timeline OUT.png]"""
+[--body mannequin|smpl|smplx] [--smpl-dir DIR] [--camera follow|fixed] [--antialias] [--glb OUT.glb] [--timeline OUT.png]"""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body", default="mannequin", choices=("mannequin", "smpl", "smplx"))
     p.add_argument("--smpl-dir", type=Path, help="SMPL/SMPL-X model folder (else $LODGE_SMPL_MODEL_DIR)")
     p.add_argument("--camera", default="follow", choices=("follow", "fixed"))
+    p.add_argument("--antialias", action="store_true", help="4x multisampling (slower on CPU)")
     p.add_argument("--glb", type=Path, help="also write an animated GLB of the mannequin")
     p.add_argument("--timeline", type=Path, help="also write the timeline PNG")
     return p
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\rframe {done}/{total} ({rate:.1f} fps)", end="", file=sys.stderr, flush=True)
 
         path = render_video(dance, args.out, args.music, size=args.size, fps=args.fps, body=args.body,
-                            camera=args.camera, smpl_dir=args.smpl_dir, progress=progress)
+                            camera=args.camera, smpl_dir=args.smpl_dir, progress=progress,
+                            antialias=args.antialias)
         print(file=sys.stderr)
         print(f"video: {path} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -18,10 +18,11 @@ Progress = Callable[[int, int], None]
 
 
 def render_frames(dance: Dance, size: int = 512, fps: int = 30, body: str = "mannequin", camera: str = "follow",
-                  smpl_dir: str | os.PathLike | None = None):
+                  smpl_dir: str | os.PathLike | None = None, antialias: bool = False):
     """Yield (H, W, 3) uint8 frames of the dance at `fps` (a divisor of the dance's frame rate).
 
-    The scene is built once; each frame only moves the body parts, the shadow and the camera.
+    The scene is built once; each frame only re-poses the body's vertex buffer, moves the camera
+    and paints the floor.
     """
     from .stage import Stage  # imports pyrender/OpenGL lazily
 
@@ -30,7 +31,7 @@ def render_frames(dance: Dance, size: int = 512, fps: int = 30, body: str = "man
     pelvis = the_body.positions[:, 0]
     cameras = camera_path(pelvis, the_body.floor_height, camera, fps=dance.fps)
     tints, _ = palette.cue_tints(dance.primitives, dance.num_frames)
-    stage = Stage(the_body, cameras, tints, size=size, floor_center=pelvis[:, [0, 2]].mean(0))
+    stage = Stage(the_body, cameras, tints, size=size, antialias=antialias)
     try:
         for frame in range(0, dance.num_frames, step):
             yield stage.render(frame)
@@ -47,7 +48,8 @@ def frame_step(dance_fps: int, fps: int) -> int:
 
 def render_video(dance: Dance, out_path: str | os.PathLike, music_path: str | os.PathLike | None = None,
                  size: int = 512, fps: int = 30, body: str = "mannequin", camera: str = "follow",
-                 smpl_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> Path:
+                 smpl_dir: str | os.PathLike | None = None, progress: Progress | None = None,
+                 antialias: bool = False) -> Path:
     """Render `dance` to an H.264 MP4 with the music as AAC, exactly as long as the dance.
 
     Args:
@@ -60,13 +62,14 @@ def render_video(dance: Dance, out_path: str | os.PathLike, music_path: str | os
             without a usable folder it warns and renders the mannequin.
         camera: "follow" (smoothly tracks the dancer) or "fixed".
         progress: called as progress(done, total) after each frame.
+        antialias: 4x multisampling; smoother edges, but about half the speed on a CPU (llvmpipe).
     """
     if size % 2:
         raise ValueError("size must be even for yuv420p video")
     step = frame_step(dance.fps, fps)
     total = -(-dance.num_frames // step)
     with VideoEncoder(out_path, (size, size), fps, total, music_path) as encoder:
-        for i, image in enumerate(render_frames(dance, size, fps, body, camera, smpl_dir)):
+        for i, image in enumerate(render_frames(dance, size, fps, body, camera, smpl_dir, antialias)):
             encoder.write(image)
             if progress is not None:
                 progress(i + 1, total)
