@@ -120,25 +120,18 @@ def plan_primitives(num_frames: int, beats: np.ndarray, strength: np.ndarray | N
     return PrimitivePlan(num_frames, num_segments, num_windows, soft, mirror, aligned)
 
 
-def mean_joint_speed(joints: np.ndarray, sigma: float = 5.0, fps: int = FPS) -> np.ndarray:
-    """(T, 22, 3) joints -> (T,) mean joint speed in m/s, Gaussian-smoothed over time (sigma in frames)."""
-    vel = np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(axis=-1) * fps
-    vel = np.concatenate([vel[:1], vel])
-    return gaussian_filter1d(vel, sigma) if sigma > 0 else vel
-
-
 def dance_beats(joints: np.ndarray, sigma: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
     """Kinematic beats of a dance and the strength used to rank them.
 
     Returns:
-        beats: frames at local minima of the smoothed mean joint speed.
+        beats: frames at local minima of the smoothed mean joint speed (lodge.metrics.kinematic_beats).
         energy: (T,) kinetic energy proxy (squared speed, smoothed over +-8 frames) around each frame;
             a pause after a fast move scores high, a pause in stillness scores low.
     """
-    speed = mean_joint_speed(joints, sigma)
-    is_min = np.r_[False, (speed[1:-1] < speed[:-2]) & (speed[1:-1] <= speed[2:]), False]
-    beats = np.nonzero(is_min)[0]
-    energy = gaussian_filter1d(mean_joint_speed(joints, 1.0) ** 2, PRIM_LEN)
+    from .metrics import kinematic_beats, mean_joint_speed
+
+    beats = kinematic_beats(joints, smooth_sigma=sigma).astype(np.int64)
+    energy = gaussian_filter1d(gaussian_filter1d(mean_joint_speed(joints, FPS), 1.0) ** 2, PRIM_LEN)
     return beats, energy
 
 

@@ -2,35 +2,33 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import argrelextrema
 
 from ..constants import FPS
+from ..metrics import alignment_score, mean_joint_speed
+from ..metrics import kinematic_beats as metric_kinematic_beats
 
 KINEMATIC_SIGMA = 5.0  # frames; Bailando's smoothing of the joint speed
 BAS_SIGMA = 3.0  # frames
 
 
 def joint_speed(joints: np.ndarray) -> np.ndarray:
-    """(T, J, 3) positions -> (T,) mean joint speed in m/s (first frame repeats the second)."""
-    v = np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(-1) * FPS
-    return np.concatenate([v[:1], v])
+    """(T, J, 3) positions -> (T,) mean joint speed in m/s (the project metric's definition)."""
+    return mean_joint_speed(joints, FPS, central=True)
 
 
 def kinematic_beats(joints: np.ndarray, sigma: float = KINEMATIC_SIGMA) -> np.ndarray:
-    """Frame indices of the local minima of the Gaussian-smoothed mean joint speed."""
-    speed = gaussian_filter1d(joint_speed(joints), sigma)
-    return argrelextrema(speed, np.less)[0].astype(np.int64)
+    """Frame indices of the local minima of the Gaussian-smoothed mean joint speed (as lodge.metrics)."""
+    return metric_kinematic_beats(joints, smooth_sigma=sigma).astype(np.int64)
 
 
 def beat_alignment_score(music_beats: np.ndarray, dance_beats: np.ndarray, sigma: float = BAS_SIGMA) -> float:
-    """Bailando's BAS: mean over music beats of exp(-d^2 / (2 sigma^2)), d = frames to the nearest dance beat."""
-    music_beats = np.asarray(music_beats, dtype=np.float64)
-    dance_beats = np.asarray(dance_beats, dtype=np.float64)
+    """Bailando's BAS: mean over music beats of exp(-d^2 / (2 sigma^2)), d = frames to the nearest dance beat.
+
+    0 when either side has no beats.
+    """
     if len(music_beats) == 0 or len(dance_beats) == 0:
         return 0.0
-    d = np.abs(music_beats[:, None] - dance_beats[None, :]).min(1)
-    return float(np.mean(np.exp(-(d ** 2) / (2 * sigma ** 2))))
+    return alignment_score(music_beats, dance_beats, sigma)
 
 
 def beat_grid(kin_beats: np.ndarray, n_frames: int, min_period: float = 0.4, max_period: float = 1.2) -> np.ndarray:
