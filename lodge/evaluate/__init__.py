@@ -1,0 +1,27 @@
+"""Evaluation of Lodge against its baselines and ablations: `python -m lodge evaluate`.
+
+`evaluate(EvalSettings(data=...))` generates a dance for every test item (its own music and genre)
+with each row's method, scores the rows with :mod:`lodge.metrics` against the items' own motion, runs
+issue 6's acceptance checks, and writes ``results.md`` and ``results.json``.
+
+Modules: ``args`` (CLI options), ``data`` (test items as inputs), ``rows`` (what each table row
+generates and its scores), ``checks`` (issue 6's acceptance checks), ``report`` (markdown / JSON),
+``run`` (the whole evaluation). Names are imported lazily so that building the CLI parser stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "add_arguments": "args", "EvalSettings": "run", "evaluate": "run", "settings_from_args": "run",
+    "RowSpec": "rows", "METRICS": "rows", "table_rows": "rows", "features_from_music": "data",
+    "cut_item": "data", "looped_song": "data", "freeze_check": "checks", "genre_check": "checks",
+    "ratio_check": "checks", "markdown": "report", "write_report": "report",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,105 @@
+"""Write the evaluation as markdown (`results.md`) and JSON (`results.json`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .rows import METRICS
+
+HEADERS = ("Method", "FIDk ↓", "FIDg ↓", "FSR ↓", "Divk ↑", "Divg ↑", "BAS ↑", "Run time (s / min) ↓")
+# The paper's Table 1 (FineDance test set), for orientation only: different data, not comparable.
+PUBLISHED_FINEDANCE = [
+    {"name": "Lodge (DDPM), paper", "FIDk": 45.56, "FIDg": 34.29, "FSR": 0.0276, "Divk": 6.75, "Divg": 5.64,
+     "BAS": 0.2397},
+    {"name": "Lodge (DDIM), paper", "FIDk": 50.00, "BAS": 0.2269},
+]
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "FSR":
+        return f"{100 * value:.2f}%"
+    if kind == "BAS":
+        return f"{value:.4f}"
+    return f"{value:.2f}"
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    for r in rows:
+        cells = [r["name"]] + [_fmt(r.get(m), m) for m in METRICS] + [_fmt(r.get("runtime_s_per_min"), "t")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _check_lines(checks: dict) -> list[str]:
+    out = ["| check | measured | limit | pass |", "|---|---|---|---|"]
+    if "bas" in checks:
+        c = checks["bas"]
+        out.append(f"| dances to the beat: BAS model / GT | {c['model']:.4f} / {c['gt']:.4f} = {c['ratio']:.2f} "
+                   f"| ≥ {c['limit']} | {'yes' if c['pass'] else 'no'} |")
+    if "fsr" in checks:
+        c = checks["fsr"]
+        out.append(f"| feet stay planted: FSR model / GT | {100 * c['model']:.2f}% / {100 * c['gt']:.2f}% = "
+                   f"{c['ratio']:.2f} | ≤ {c['limit']} | {'yes' if c['pass'] else 'no'} |")
+    if "freeze" in checks:
+        c = checks["freeze"]
+        out.append(f"| never freezes: min 5-s window speed / GT mean speed ({c['seconds']:.0f}-s looped test music, "
+                   f"{c['genre']}) | {c['min_window_speed']:.3f} / {c['gt_mean_speed']:.3f} m/s = {c['ratio']:.2f} "
+                   f"| ≥ {c['limit']} | {'yes' if c['pass'] else 'no'} |")
+    if "genre" in checks:
+        c = checks["genre"]
+        out.append(f"| genre matters: kinetic distance two genres / two seeds ({c['items']} items) | "
+                   f"{c['genre_distance']:.2f} / {c['seed_distance']:.2f} = {c['ratio']:.2f} | ≥ {c['limit']} "
+                   f"| {'yes' if c['pass'] else 'no'} |")
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The whole report as markdown."""
+    meta = result["meta"]
+    rows = result["rows"]
+    cut = "" if meta["seconds"] is None else f", each cut to its first {meta['seconds']:g} s"
+    lines = [
+        "# Lodge evaluation", "",
+        f"- date: {meta['date']}",
+        f"- commit: {meta['commit']}",
+        f"- hardware: {meta['hardware']}",
+        f"- checkpoint: {meta['checkpoint']} ({meta['training_data']})",
+        f"- data: {meta['data']} split `{meta['split']}`, {meta['items']} items, {meta['frames']} frames "
+        f"({meta['frames'] / 1800:.1f} min){cut}",
+        f"- metrics: {'official-script behaviour (--official)' if meta['official'] else 'correct definitions (lodge/metrics/README.md)'}; "
+        "FSR = foot skating ratio; run time = generation seconds per minute of dance (music features precomputed)",
+        f"- command: `{meta['command']}`", "",
+        "## Table 1 (shape of the paper's)", "",
+    ]
+    lines += _table([r for r in rows if r["group"] in ("main", "baseline")])
+    lines += ["", "Notes:"] + [f"- {r['name']}: {r['note']}" for r in rows if r["note"] and r["group"] != "ablation"]
+    errors = [r for r in rows if r["error"]]
+    lines += [f"- {r['name']}: not computed: {r['error']}" for r in errors]
+    ablation = [r for r in rows if r["group"] == "ablation"]
+    if ablation:
+        lines += ["", "## Ablations (DDIM)", ""] + _table(ablation)
+    if result.get("checks"):
+        lines += ["", "## Acceptance checks (issue 6)", ""] + _check_lines(result["checks"])
+    lines += ["", "## Published (FineDance, paper Table 1): different data, not comparable", ""]
+    lines += _table([dict(p, runtime_s_per_min=None) for p in PUBLISHED_FINEDANCE])
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write results.md and results.json into ``out_dir`` (created); returns both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md, js = out / "results.md", out / "results.json"
+    md.write_text(markdown(result))
+    js.write_text(json.dumps(result, indent=1, default=_json_default))
+    return md, js
+
+
+def _json_default(obj):
+    try:
+        return float(obj)
+    except (TypeError, ValueError):
+        return str(obj)

@@ -1,0 +1,158 @@
+"""The rows of the evaluation table: what each one generates, and how it is scored."""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..baselines import DEFAULT_OVERLAP, edge_long_generation, retrieval_dance
+from ..constants import FPS
+from ..data.dataset import CorpusItem
+from ..metrics import FeatureSet, evaluate_sequences
+from ..motion import motion_to_joints
+from .data import features_from_music
+
+METRICS = ("FIDk", "FIDg", "FSR", "Divk", "Divg", "BAS")
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One row: a name, a group ("main", "baseline", "ablation"), a generator kind and its options.
+
+    kind: "gt" (the test motion itself), "lodge" (the pipeline with ``options`` as keyword
+    arguments), "edge" (EDGE-style sequential generation), "retrieval" (random training clips).
+    """
+
+    name: str
+    group: str
+    kind: str
+    options: tuple = ()
+    note: str = ""
+
+    def key(self) -> tuple:
+        """What identifies the generated dances (rows with the same key share them)."""
+        return (self.kind, self.options)
+
+
+@dataclass
+class RowResult:
+    """Scores of one row. ``runtime`` is generation seconds per generated minute (None for the GT)."""
+
+    name: str
+    group: str
+    metrics: dict[str, float]
+    runtime: float | None
+    note: str = ""
+    error: str = ""
+    dances: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON form (without the dances)."""
+        return {"name": self.name, "group": self.group, **{m: _num(self.metrics.get(m)) for m in METRICS},
+                "runtime_s_per_min": _num(self.runtime), "note": self.note, "error": self.error}
+
+
+def _num(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFAULT_OVERLAP) -> list[RowSpec]:
+    """The rows of the paper's Table 1 we can run here, then (optionally) the ablations."""
+    ddim = ("sampler", "ddim"), ("steps", steps)
+    ddpm_note = "the paper's 1000 steps" if ddpm_steps >= 1000 else f"respaced from 1000 to {ddpm_steps} steps"
+    rows = [
+        RowSpec("Ground truth", "main", "gt", note="the test items' own motion"),
+        RowSpec(f"Lodge (DDIM, {steps} steps)", "main", "lodge", ddim),
+        RowSpec(f"Lodge (DDPM, {ddpm_steps} steps)", "main", "lodge", (("sampler", "ddpm"), ("steps", ddpm_steps)),
+                note=ddpm_note),
+        RowSpec("EDGE-style long generation", "baseline", "edge", ddim + (("overlap", overlap),),
+                note=f"same local model, sequential 256-frame windows, {overlap}-frame overlaps inpainted and "
+                     "linearly blended, no global stage"),
+        RowSpec("Local diffusion only (no primitives)", "baseline", "lodge", ddim + (("use_primitives", False),),
+                note="no hard or soft cues"),
+        RowSpec("Retrieval (random train clips)", "baseline", "retrieval",
+                note="4-s clips of the same genre from the train split, 6-frame crossfades, root carried on"),
+    ]
+    if ablations:
+        rows += [
+            RowSpec("No soft cues", "ablation", "lodge", ddim + (("soft_cues", False),)),
+            RowSpec("No mirroring", "ablation", "lodge", ddim + (("mirror", False),)),
+            RowSpec("No beat alignment", "ablation", "lodge", ddim + (("beat_align", False),)),
+        ]
+        for s in (0.0, 0.25, 0.5, 0.75, 1.0):
+            opts = ddim if s == 1.0 else ddim + (("soft", s),)
+            rows.append(RowSpec(f"s = {s:g}", "ablation", "lodge", opts,
+                                note="same dances as Lodge (DDIM)" if s == 1.0 else
+                                ("soft cues never imposed" if s == 0 else "")))
+    return rows
+
+
+@dataclass
+class Generator:
+    """Generates the dances of a row for every test item (cached by the row's key)."""
+
+    pipe: object
+    items: Sequence[CorpusItem]
+    train_items: Sequence[CorpusItem]
+    genres: list[str]
+    log: object = None
+    cache: dict = field(default_factory=dict)
+
+    def dances(self, spec: RowSpec) -> tuple[list[np.ndarray], float | None]:
+        """(joints of each test item's dance, generation seconds per generated minute or None)."""
+        if spec.key() in self.cache:
+            return self.cache[spec.key()]
+        if spec.kind == "gt":
+            out = ([motion_to_joints(it.motion) for it in self.items], None)
+            self.cache[spec.key()] = out
+            return out
+        opts = dict(spec.options)
+        joints, seconds, frames = [], 0.0, 0
+        for i, (item, genre) in enumerate(zip(self.items, self.genres)):
+            t0 = time.perf_counter()
+            motion = self._one(spec.kind, opts, item, genre, seed=i)
+            seconds += time.perf_counter() - t0
+            frames += len(motion)
+            joints.append(np.asarray(motion_to_joints(motion), np.float32))
+            if self.log:
+                self.log(f"  {spec.name}: item {i + 1}/{len(self.items)} ({time.perf_counter() - t0:.1f} s)")
+        out = (joints, seconds / (frames / (60.0 * FPS)))
+        self.cache[spec.key()] = out
+        return out
+
+    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str, seed: int) -> np.ndarray:
+        feats = features_from_music(item.music)
+        if kind == "lodge":
+            return self.pipe(feats, genre, seed=seed, max_seconds=None, **opts).motion
+        if kind == "edge":
+            return edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion
+        if kind == "retrieval":
+            return retrieval_dance(self.train_items, item.genre, len(item), seed=seed)
+        raise ValueError(f"unknown row kind {kind!r}")
+
+
+def score_row(spec: RowSpec, gen: Generator, gt: list[np.ndarray], beats: list[np.ndarray],
+              gt_features: FeatureSet, official: bool) -> RowResult:
+    """Generate (or reuse) a row's dances and compute its metrics against the ground truth."""
+    dances, runtime = gen.dances(spec)
+    try:
+        metrics = evaluate_sequences(dances, gt, beats, official=official, gt_features=gt_features)
+        error = ""
+    except (ValueError, np.linalg.LinAlgError) as exc:  # e.g. FID with fewer than 2 items
+        metrics, error = _per_dance_metrics(dances, beats, official), f"FID/Div: {exc}"
+    return RowResult(spec.name, spec.group, metrics, runtime, spec.note, error, dances)
+
+
+def _per_dance_metrics(dances: list[np.ndarray], beats: list[np.ndarray], official: bool) -> dict[str, float]:
+    """BAS and FSR alone (the set metrics left NaN), for sets too small for FID."""
+    from ..metrics import MetricOptions, beat_alignment_score, foot_skating_ratio
+    from ..metrics.options import resolve
+
+    opts = MetricOptions.official() if official else resolve(None)
+    bas = [beat_alignment_score(d, b, options=opts) for d, b in zip(dances, beats)]
+    out = {m: float("nan") for m in METRICS}
+    out["BAS"] = float(np.nanmean(bas)) if not np.all(np.isnan(bas)) else float("nan")
+    out["FSR"] = float(np.mean([foot_skating_ratio(d, options=opts) for d in dances]))
+    return out
