@@ -51,6 +51,10 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     train.add_argument("--half", action="store_true", help="store fp16 weights")
     train.add_argument("--seed", type=int, default=0)
+
+    from .evaluate.args import add_arguments as add_evaluate_arguments
+
+    add_evaluate_arguments(sub.add_parser("evaluate", help="score the model, baselines and ablations on a test set"))
     return parser
 
 
@@ -122,10 +126,16 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate.run import main as evaluate_main
+
+    return evaluate_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train}
+    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as exc:  # AudioError, GenreError, CheckpointError...
