@@ -194,3 +194,17 @@ class StageProgress:
             return  # the page needs no more than a few hundred updates per request
         self._last, self._stage = overall, stage
         self.report(overall, STAGE_LABELS.get(stage, stage))
+
+
+class ProgressReport:
+    """``report(fraction, description)`` forwarded to ``target(fraction, desc=description)``.
+
+    A plain class (not a closure) so that it pickles with its target: ZeroGPU sends the GPU function's
+    arguments to a worker process, and ``gr.Progress`` is picklable.
+    """
+
+    def __init__(self, target):
+        self.target = target
+
+    def __call__(self, fraction: float, description: str) -> None:
+        self.target(fraction, desc=description)

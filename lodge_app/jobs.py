@@ -71,13 +71,28 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _diffuse(pipe, features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
-             progress: Callable[[str, float], None] | None = None):
-    """The two diffusion stages (the only GPU work). Module-level so ZeroGPU can wrap it."""
-    return pipe(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, progress=progress)
+# The loaded pipeline, as a module global: on a ZeroGPU Space the GPU function runs in a forked worker
+# that inherits it, so only small, picklable arguments cross into that process.
+_PIPE = None
 
 
-def _diffuse_gpu_seconds(pipe, features, genre, seed, soft, sampler, steps, progress=None) -> int:
+def _use_pipeline(pipe) -> None:
+    """Make `pipe` the one :func:`_diffuse` runs."""
+    global _PIPE
+    _PIPE = pipe
+
+
+def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
+             weights: dict[str, float] | None = None, report: Report | None = None):
+    """The two diffusion stages, the only GPU work. Module-level so that ZeroGPU can wrap it.
+
+    `report` must be picklable on ZeroGPU (a :class:`ProgressReport` around ``gr.Progress`` is).
+    """
+    stages = StageProgress(weights, report) if weights and report is not None else None
+    return _PIPE(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, progress=stages)
+
+
+def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None) -> int:
     """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
     return gpu_seconds(features.seconds, sampler, steps)
 
@@ -156,6 +171,7 @@ class Studio:
                     "Start the app with --checkpoint PATH or set LODGE_CHECKPOINT to a checkpoint folder."
                     if settings.checkpoint is None else "Check the --checkpoint / LODGE_CHECKPOINT path.")
             return cls(settings, None, f"No dance model could be loaded from '{path}': {err}. {hint}")
+        _use_pipeline(pipe)
         studio = cls(settings, pipe)
         if settings.calibrate:
             try:
@@ -258,10 +274,11 @@ class Studio:
         stages("music", 1.0)
 
         genre = self.genres[[g.lower() for g in self.genres].index(options.genre.lower())]
+        _use_pipeline(self.pipe)  # (several Studios may share a process in tests)
         try:
-            dance = _diffuse_on_device(self.pipe, features, genre, int(options.seed), float(options.soft),
-                                       options.sampler, int(options.steps) if options.sampler == "ddim" else None,
-                                       stages)
+            dance = _diffuse_on_device(features, genre, int(options.seed), float(options.soft), options.sampler,
+                                       int(options.steps) if options.sampler == "ddim" else None,
+                                       stages.weights, report)
         except UserError:
             raise
         except Exception as err:  # noqa: BLE001 - GenreError, out of memory, ...

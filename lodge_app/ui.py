@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from .audio_info import probe_seconds
-from .estimate import format_seconds
+from .estimate import ProgressReport, format_seconds
 from .jobs import DEFAULT_DDIM_STEPS, JOB_ROOT, MIN_SECONDS, Options, Studio, UserError, _fmt_limit
 from .settings import AppSettings
 
@@ -89,11 +89,8 @@ def make_handlers(studio: Studio):
         options = _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                            video_size, video_fps)
 
-        def report(fraction: float, desc: str) -> None:
-            progress(fraction, desc=desc)
-
         try:
-            result = studio.generate(music, options, report)
+            result = studio.generate(music, options, ProgressReport(progress))
         except UserError as err:
             raise gr.Error(str(err), title=err.title, print_exception=False) from err
         except gr.Error:

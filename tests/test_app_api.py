@@ -137,3 +137,103 @@ def test_missing_music_and_unknown_genre_are_refused(client):
     with pytest.raises(Exception) as excinfo:
         _generate(client, handle_file(str(EXAMPLE)), genre="polka")
     _assert_error(excinfo, "unknown genre", "hiphop")
+
+
+# ---------------------------------------------------------------------- pieces of the app, in process
+
+def test_stage_weights_and_progress_are_honest():
+    from lodge_app.estimate import Job, StageProgress, TimeEstimator
+
+    est = TimeEstimator()
+    short, long_ = Job(10.0), Job(300.0)
+    assert abs(sum(est.weights(short).values()) - 1.0) < 1e-9
+    assert est.total(long_) > est.total(short)
+    assert est.total(Job(60.0, sampler="ddpm")) > 10 * est.total(Job(60.0, steps=50)) * 0.5
+    seen: list[float] = []
+    progress = StageProgress(est.weights(short), lambda f, d: seen.append(f))
+    for stage in ("music", "global", "local", "render"):
+        for frac in (0.25, 0.5, 1.0):
+            progress(stage, frac)
+    assert seen == sorted(seen) and abs(seen[-1] - 1.0) < 1e-9
+    # A finished request moves the rates toward what was measured.
+    before = est.local_rate
+    est.update(short, {"music": 0.5, "global": 1.0, "local": 100.0, "render": 5.0})
+    assert est.local_rate > before
+
+
+def test_zero_gpu_wrapper(monkeypatch):
+    import sys
+    import types
+
+    from lodge_app import gpu
+
+    assert gpu.gpu_seconds(600, "ddim", 50) > gpu.gpu_seconds(30, "ddim", 50)
+    assert gpu.gpu_seconds(60, "ddpm", None) > gpu.gpu_seconds(60, "ddim", 50)
+    calls = {}
+
+    def GPU(duration):  # noqa: N802 - mimics spaces.GPU
+        def deco(fn):
+            def wrapped(*args, **kwargs):
+                calls["duration"] = duration(*args, **kwargs)
+                return fn(*args, **kwargs)
+            return wrapped
+        return deco
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=GPU))
+    wrapped = gpu.wrap_for_gpu(lambda x, y=1: x + y, lambda x, y=1: 42)
+    assert wrapped(1, y=2) == 3 and calls["duration"] == 42
+    monkeypatch.setitem(sys.modules, "spaces", None)  # import fails -> unchanged
+    plain = lambda: 1  # noqa: E731
+    assert gpu.wrap_for_gpu(plain, lambda: 1) is plain
+
+
+def test_gpu_function_arguments_pickle():
+    """On ZeroGPU the diffusion function's arguments cross into a worker process by pickle."""
+    import pickle
+
+    import gradio as gr
+
+    from lodge.audio import MusicFeatures
+    from lodge_app.estimate import ProgressReport
+
+    features = MusicFeatures(features=np.zeros((180, 35), np.float32), beats=np.arange(0, 180, 15),
+                             tempo=120.0, onset_envelope=np.zeros(180, np.float32))
+    args = (features, "hiphop", 0, 1.0, "ddim", 3, {"music": 0.1, "global": 0.2, "local": 0.3, "render": 0.4},
+            ProgressReport(gr.Progress()))
+    assert pickle.loads(pickle.dumps(args))[0].num_frames == features.num_frames
+
+
+def test_missing_weights_give_a_page_not_a_crash(tmp_path):
+    from lodge_app import AppSettings
+    from lodge_app.jobs import Options, Studio, UserError
+
+    studio = Studio.load(AppSettings(checkpoint=tmp_path / "nowhere", calibrate=False))
+    assert not studio.ready and "--checkpoint" in studio.load_error
+    with pytest.raises(UserError):
+        studio.generate(str(EXAMPLE), Options(genre="hiphop"))
+    from lodge_app.ui import build_demo
+
+    assert build_demo(studio) is not None
+
+
+def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
+    import renderer
+    from lodge.dance import Dance
+    from lodge.motion import motion_to_joints
+    from lodge_app import AppSettings
+    from lodge_app.jobs import Options, Studio, UserError
+
+    motion = np.zeros((60, 139), np.float32)
+    motion[:, 7:] = np.tile([1, 0, 0, 0, 1, 0], 22)  # identity rotations (6D)
+    dance = Dance(motion=motion, joints=motion_to_joints(motion), genre="hiphop", beats=np.zeros(0, np.int64),
+                  primitives=[], segment_starts=np.zeros(1, np.int64))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("EGL is not available")
+
+    monkeypatch.setattr(renderer, "render_video", broken)
+    studio = Studio(AppSettings(calibrate=False))
+    with pytest.raises(UserError) as excinfo:
+        studio._render(dance, EXAMPLE, tmp_path, "x", Options(genre="hiphop"), lambda stage, frac: None)
+    assert excinfo.value.title == "Render failed"
+    assert "rendering the video failed" in str(excinfo.value) and "EGL" in str(excinfo.value)
