@@ -42,7 +42,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("stage", choices=("global", "local", "finetune"))
     train.add_argument("--data", required=True, help="corpus directory (items/ + split.json)")
     train.add_argument("--out", required=True, help="checkpoint directory (created; resumed if present)")
-    train.add_argument("--preset", choices=("tiny", "small"), default="small", help="model size for a new checkpoint")
+    train.add_argument("--preset", choices=("tiny", "cpu", "small"), default="small", help="model size for a new checkpoint")
     train.add_argument("--steps", type=int, default=2000)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=2e-4)

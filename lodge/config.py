@@ -102,3 +102,9 @@ class LodgeConfig:
             local=NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=384, music_layers=1, dropout=0.1),
             global_=NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=384, music_layers=1, dropout=0.1),
         )
+
+    @classmethod
+    def cpu(cls, genres: list[str]) -> "LodgeConfig":
+        """A model small enough to train for a useful number of steps on a 2-core CPU (~1 M parameters each)."""
+        net = dict(d_model=128, n_layers=3, n_heads=4, ff_dim=256, music_layers=1, dropout=0.1)
+        return cls(genres=list(genres), local=NetConfig(**net), global_=NetConfig(**net))

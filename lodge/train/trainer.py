@@ -124,7 +124,7 @@ class Trainer:
             self.music_mean, self.music_std = np.asarray(existing.music_mean), np.asarray(existing.music_std)
             local, glob = existing.local, existing.global_
         else:
-            presets = {"tiny": LodgeConfig.tiny, "small": LodgeConfig.small}
+            presets = {"tiny": LodgeConfig.tiny, "cpu": LodgeConfig.cpu, "small": LodgeConfig.small}
             if settings.preset not in presets:
                 raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(presets)}")
             self.cfg = presets[settings.preset](genres)
@@ -323,3 +323,23 @@ class Trainer:
                 self.log(f"[{self.s.stage}] stopping at step {self.step}: {self.s.max_minutes} min reached")
                 break
         return self.save()
+
+
+def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False) -> Path:
+    """Combine the global network of one checkpoint with the local network of another.
+
+    Used when the two stages are trained in parallel (separate processes or machines). Both must
+    share genres and normalisers (same corpus and seed), which is checked.
+    """
+    g, l = load_checkpoint(global_dir), load_checkpoint(local_dir)
+    if g.cfg.genres != l.cfg.genres:
+        raise ValueError(f"genres differ: {g.cfg.genres} vs {l.cfg.genres}")
+    if not (np.allclose(g.motion_normalizer.data_min, l.motion_normalizer.data_min)
+            and np.allclose(g.motion_normalizer.data_max, l.motion_normalizer.data_max)
+            and np.allclose(g.music_mean, l.music_mean) and np.allclose(g.music_std, l.music_std)):
+        raise ValueError("the two checkpoints were trained with different normalisers")
+    cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
+    training = dict(l.meta.get("training_data", {}))
+    training["runs"] = {**g.meta.get("training_data", {}).get("runs", {}), **training.get("runs", {})}
+    return save_checkpoint(out, cfg, l.local, g.global_, l.motion_normalizer, l.music_mean, l.music_std,
+                           training_data=training, metrics=l.meta.get("metrics", {}), half=half)
