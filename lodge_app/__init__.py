@@ -5,7 +5,14 @@ one-directional: ``lodge_app`` -> ``renderer``, ``lodge``; neither of those impo
 """
 from __future__ import annotations
 
-from .settings import AppSettings
+import os
+
+# OpenMP threads that spin while waiting make PyTorch 10-100x slower on a CPU that other work shares
+# (the renderer's threads, ffmpeg, other processes); measured on a busy 2-core machine. Must be set
+# before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .settings import AppSettings  # noqa: E402
 
 __all__ = ["AppSettings", "build_demo", "launch"]
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 from lodge.constants import FPS, GLOBAL_LEN, SEG_LEN
 
-# Built-in rates, measured on the 2-core CPU machine this project is developed on (default model).
+# Built-in rates, measured on the 2-core CPU machine this project is developed on ("small" model,
+# OMP_WAIT_POLICY=PASSIVE; see Spaces.md).
 # They are only used until calibration / the first request replaces them.
 MUSIC_S_PER_SONG_S = 0.03  # librosa features, per second of music
 MUSIC_FIXED_S = 0.3  # decoding, start-up
-GLOBAL_S_PER_WINDOW_STEP = 0.05  # one denoising step (with guidance) for one 1024-frame window
-LOCAL_S_PER_SEGMENT_STEP = 0.15  # one denoising step (with guidance) for one 256-frame segment
+GLOBAL_S_PER_WINDOW_STEP = 0.06  # one denoising step (with guidance) for one 1024-frame window
+LOCAL_S_PER_SEGMENT_STEP = 0.11  # one denoising step (with guidance) for one 256-frame segment
 RENDER_S_PER_FRAME_512 = 0.045  # one 512 x 512 video frame (mannequin, llvmpipe) incl. encoding
 RENDER_FIXED_S = 2.0  # scene set-up, timeline figure, exports
 SMPL_RENDER_FACTOR = 3.0  # a real SMPL-X mesh costs more per frame than the rigid mannequin

@@ -217,7 +217,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                   video_size, video_fps]
         run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
-                  scroll_to_output=True)
+                  show_progress_on=[video])
         shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
         length_mode.change(lambda m: gr.update(visible=m == "first"), length_mode, first_seconds,
                            api_visibility="private", queue=False)
