@@ -49,14 +49,14 @@ def wrap_for_gpu(fn: F, duration: Callable[..., int]) -> F:
 
 
 def describe_device(device: str) -> str:
-    """A short human description: "CPU (2 threads)" or "CUDA (NVIDIA H100 80GB HBM3)"."""
+    """A short human description: "CPU, 2 threads" or "CUDA, NVIDIA H100 80GB HBM3"."""
     import torch
 
     if device.startswith("cuda") and torch.cuda.is_available():
         try:
-            return f"CUDA ({torch.cuda.get_device_name(torch.device(device))})"
+            return f"CUDA, {torch.cuda.get_device_name(torch.device(device))}"
         except Exception:  # noqa: BLE001 - ZeroGPU may not expose the name outside a GPU call
             return "CUDA"
     if device == "cpu":
-        return f"CPU ({torch.get_num_threads()} threads)"
+        return f"CPU, {torch.get_num_threads()} threads"
     return device

@@ -80,6 +80,7 @@ def test_upload_generate_and_watch(page, server):
     # The progress bar names the stage it is in; rendering is the longest stage here.
     page.get_by_text("Rendering the video and the downloads").first.wait_for(timeout=120_000)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT_DIR / "app_progress.png"))
     page.wait_for_selector("#lodge-video video", timeout=150_000)
     page.wait_for_function(
