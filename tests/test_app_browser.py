@@ -57,7 +57,18 @@ def test_page_explains_itself(page):
     assert page.get_by_text("Example songs").count() >= 1
 
 
+def test_clicking_an_example_fills_music_and_genre(page):
+    page.get_by_text("Ragtime maple street shuffle (140 BPM)").click()
+    page.wait_for_function(
+        "() => document.querySelector('#lodge-genre input')?.value === 'ragtime'", timeout=30_000)
+    page.locator("#lodge-music audio, #lodge-music wave, #lodge-music .waveform-container").first.wait_for(
+        state="attached", timeout=30_000)
+
+
 def test_upload_generate_and_watch(page, server):
+    clear = page.locator("#lodge-music button[aria-label='Clear']")
+    if clear.count():  # an example is loaded: remove it so that the upload box shows again
+        clear.first.click()
     page.locator("#lodge-music input[type=file]").set_input_files(str(EXAMPLE))
     page.wait_for_selector("#lodge-music audio, #lodge-music .waveform-container, #lodge-music wave", timeout=30_000,
                            state="attached")
@@ -75,6 +86,7 @@ def test_upload_generate_and_watch(page, server):
     page.locator("#lodge-size input").click()
     page.get_by_role("option", name="Small · 256 px").click()
     page.get_by_label("15 fps (renders faster)").check()
+    page.get_by_text("Estimated time here for these 6 s of music").wait_for(timeout=30_000)
 
     page.locator("#lodge-generate").click()
     # The progress bar names the stage it is in; rendering is the longest stage here.
