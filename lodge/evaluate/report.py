@@ -22,7 +22,7 @@ def _fmt(value, kind: str) -> str:
         return f"{100 * value:.2f}%"
     if kind == "BAS":
         return f"{value:.4f}"
-    return f"{value:.2f}"
+    return f"{value:.3g}" if abs(value) >= 1e5 else f"{value:.2f}"
 
 
 def _table(rows: list[dict]) -> list[str]:
