@@ -55,7 +55,19 @@ def _build_parser() -> argparse.ArgumentParser:
     from .evaluate.args import add_arguments as add_evaluate_arguments
 
     add_evaluate_arguments(sub.add_parser("evaluate", help="score the model, baselines and ablations on a test set"))
+    merge = sub.add_parser("merge", help="combine the global net of one checkpoint with the local net of another")
+    merge.add_argument("--global", dest="global_dir", required=True, help="checkpoint with the trained global stage")
+    merge.add_argument("--local", dest="local_dir", required=True, help="checkpoint with the trained local stage")
+    merge.add_argument("--out", required=True)
+    merge.add_argument("--half", action="store_true", help="store fp16 weights")
     return parser
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .train.trainer import merge_checkpoints
+
+    print(f"wrote {merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half)}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -135,7 +147,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train, "evaluate": _evaluate}
+    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train, "merge": _merge, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as exc:  # AudioError, GenreError, CheckpointError...

@@ -72,3 +72,22 @@ def test_saved_ema_differs_from_raw_weights(corpus, tmp_path):
     name = next(k for k in raw if k.endswith("weight") and raw[k].dim() == 2)
     assert torch.allclose(saved[name], trainer.ema.state_dict()[name])
     assert not torch.allclose(saved[name], raw[name])
+
+
+def test_stages_trained_apart_merge_into_one_checkpoint(corpus, tmp_path):
+    from lodge.train.trainer import merge_checkpoints
+
+    common = dict(data=str(corpus), preset="tiny", steps=2, batch_size=2, save_every=1000, disc_start=10_000)
+    Trainer(TrainSettings(stage="global", out=str(tmp_path / "g"), **common), log=lambda m: None).run()
+    Trainer(TrainSettings(stage="local", out=str(tmp_path / "l"), **common), log=lambda m: None).run()
+    merged = load_checkpoint(merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "m", half=True))
+    g, l = load_checkpoint(tmp_path / "g"), load_checkpoint(tmp_path / "l")
+    name = "motion_out.weight"
+    assert torch.allclose(merged.global_.state_dict()[name], g.global_.state_dict()[name], atol=1e-3)
+    assert set(merged.meta["training_data"]["runs"]) == {"global", "local"}
+    assert merged.meta["dtype"] == "float16"
+    config = json.loads((tmp_path / "l" / "config.json").read_text())
+    config["motion_normalizer"]["min"][5] -= 1.0  # as if trained on other data
+    (tmp_path / "l" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="normalisers"):
+        merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "bad")
