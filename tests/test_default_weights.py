@@ -1,0 +1,37 @@
+"""The shipped default weights: they load with no argument and no network, and dance smoothly across joins."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "config.json").exists(), reason="no default weights")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return LodgePipeline.from_pretrained(device="cpu")
+
+
+def test_default_weights_are_small_files_with_a_model_card():
+    files = {p.name: p.stat().st_size for p in Path(DEFAULT_CHECKPOINT).iterdir()}
+    assert {"config.json", "local.safetensors", "global.safetensors", "MODEL_CARD.md"} <= set(files)
+    assert max(files.values()) < 10 * 2**20
+
+
+def test_default_weights_know_the_corpus_genres(pipe):
+    assert {"salsa", "breaking", "modern"} <= set(pipe.genres)
+
+
+def test_no_jump_at_segment_joins(pipe, click_features):
+    dance = pipe(click_features, "salsa", seed=0, steps=10)
+    joints = dance.joints
+    step = np.linalg.norm(np.diff(joints, axis=0), axis=-1).max(-1)  # largest joint move per frame
+    ordinary = np.percentile(step, 99)
+    for boundary in dance.segment_starts[1:]:
+        assert step[boundary - 1] <= ordinary + 1e-6, f"jump at the join at frame {boundary}"
+    # The dancer moves (no statue) and stays near the floor.
+    assert np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean() * 30 > 0.1
+    feet = joints[:, [7, 8, 10, 11], 1]
+    assert feet.min() > -0.15 and np.median(feet.min(1)) < 0.15
