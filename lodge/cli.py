@@ -21,7 +21,8 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("music", help="audio file (wav, mp3, ogg, flac, m4a)")
     gen.add_argument("--genre", required=True, help="dance genre (see `python -m lodge genres`)")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--soft", type=float, default=1.0, help="soft-cue guidance fraction s in [0, 1]")
+    gen.add_argument("--soft", type=float, default=None,
+                     help="soft-cue guidance fraction s in [0, 1] (default: the checkpoint's, see its model card)")
     gen.add_argument("--steps", type=int, default=None, help="DDIM steps (default 50)")
     gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
     gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")

@@ -43,6 +43,9 @@ class LodgeConfig:
     diffusion_steps: int = 1000
     cond_drop_prob: float = 0.25
     guidance_weight: float = 2.0
+    # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
+    # another default when its measured results are better there (see its model card).
+    soft_fraction: float = 1.0
     seg_len: int = SEG_LEN
     global_len: int = GLOBAL_LEN
     prim_len: int = PRIM_LEN

@@ -85,6 +85,11 @@ class LodgePipeline:
         return cls(load_checkpoint(path, device=device), device=device)
 
     @property
+    def default_soft(self) -> float:
+        """The checkpoint's default soft-cue guidance fraction s."""
+        return float(self.cfg.soft_fraction)
+
+    @property
     def genres(self) -> list[str]:
         """Genres the checkpoint knows, in its order."""
         return list(self.cfg.genres)
@@ -104,7 +109,7 @@ class LodgePipeline:
         music: str | Path | MusicFeatures | np.ndarray,
         genre: str,
         seed: int = 0,
-        soft: float = 1.0,
+        soft: float | None = None,
         sampler: str = "ddim",
         steps: int | None = None,
         guidance_weight: float | None = None,
@@ -122,7 +127,8 @@ class LodgePipeline:
             music: an audio file path, a mono waveform at 15360 Hz, or precomputed MusicFeatures.
             genre: one of :attr:`genres`.
             seed: random seed; the same seed on the same device gives the same dance.
-            soft: soft-cue guidance fraction s in [0, 1] (share of denoising steps that see the soft cues).
+            soft: soft-cue guidance fraction s in [0, 1] (share of denoising steps that see the soft cues);
+                None takes the checkpoint's default (:attr:`default_soft`).
             sampler: "ddim" (fast, deterministic, default 50 steps) or "ddpm" (stochastic, default all
                 1000 diffusion steps).
             steps: number of denoising iterations (DDPM with fewer steps samples a respaced chain).
@@ -135,6 +141,7 @@ class LodgePipeline:
         """
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"Unknown sampler {sampler!r}: use 'ddim' or 'ddpm'.")
+        soft = self.default_soft if soft is None else soft
         if not 0.0 <= float(soft) <= 1.0:
             raise ValueError(f"soft must be between 0 and 1, got {soft}.")
         genre_id = self.genre_index(genre)

@@ -191,6 +191,11 @@ class Studio:
         return list(self.pipe.genres) if self.pipe is not None else []
 
     @property
+    def default_soft(self) -> float:
+        """The loaded checkpoint's default soft-cue strength s (1, the paper's best, without a model)."""
+        return float(self.pipe.default_soft) if self.pipe is not None else 1.0
+
+    @property
     def device(self) -> str:
         """Where the diffusion runs ("cpu", "cuda")."""
         return str(self.pipe.device) if self.pipe is not None else "cpu"

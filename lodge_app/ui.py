@@ -181,9 +181,9 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     first_seconds = gr.Slider(MIN_SECONDS, max_s, value=min(30.0, max_s), step=1,
                                               label="N (seconds of music to use)", visible=False,
                                               elem_id="lodge-first-seconds")
-                    soft = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Soft-cue strength s",
-                                     info="How strongly the song-wide key moves steer each segment "
-                                          "(share of denoising steps that see them; 1 = the paper's best).")
+                    soft = gr.Slider(0.0, 1.0, value=studio.default_soft, step=0.05, label="Soft-cue strength s",
+                                     info="How strongly the song-wide key moves steer each segment (share of "
+                                          "denoising steps that see them; the default is the model's best).")
                     quality = gr.Radio([("Fast (DDIM)", "ddim"), ("Full (DDPM, 1000 steps)", "ddpm")], value="ddim",
                                        label="Quality")
                     steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
