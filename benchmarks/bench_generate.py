@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from lodge.audio import synth_click_track
-from lodge.checkpoint import create_random_checkpoint
-from lodge.constants import SAMPLE_RATE
-from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
+
+from lodge.audio import synth_click_track  # noqa: E402
+from lodge.checkpoint import create_random_checkpoint  # noqa: E402
+from lodge.constants import SAMPLE_RATE  # noqa: E402
+from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline  # noqa: E402
+
+import torch  # noqa: E402  (after lodge, which sets OMP_WAIT_POLICY before torch loads)
 
 
 def _song(seconds: float) -> np.ndarray:
