@@ -46,6 +46,9 @@ class LodgeConfig:
     # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
     # another default when its measured results are better there (see its model card).
     soft_fraction: float = 1.0
+    # Both stages work in coordinates where the crop's first frame stands at the origin facing +z
+    # (rotation about the vertical too, not only a shift). Off for checkpoints trained before it.
+    canonical_heading: bool = False
     seg_len: int = SEG_LEN
     global_len: int = GLOBAL_LEN
     prim_len: int = PRIM_LEN

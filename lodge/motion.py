@@ -151,3 +151,55 @@ def rest_motion(frames: int = 1) -> np.ndarray:
 
 
 assert MOTION_DIM == 139
+
+
+def heading(motion) -> np.ndarray:
+    """(..., 139) -> (...,) yaw in radians of the pelvis' forward (+z) axis about the vertical (0 = facing +z)."""
+    _, _, rot = unpack_motion(np.asarray(motion, dtype=np.float32))
+    forward = rot[..., 0, :, 2]  # the pelvis' local +z axis in world coordinates
+    return np.arctan2(forward[..., 0], forward[..., 2])
+
+
+def _rot_y(theta: float) -> np.ndarray:
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], dtype=np.float64)
+
+
+def planar_transform(motion: np.ndarray, theta: float, offset_xz) -> np.ndarray:
+    """Turn a (..., 139) motion by `theta` about the vertical axis through the world origin, then shift it
+    horizontally by `offset_xz`. The world pelvis moves as p -> R_y p + offset; the pelvis orientation
+    as R -> R_y R; contacts and the other (local) joint rotations are unchanged."""
+    out = np.array(motion, dtype=np.float32, copy=True)
+    ry = _rot_y(theta)
+    rest_pelvis = rest_joints()[0].astype(np.float64)
+    pelvis = out[..., ROOT_SLICE].astype(np.float64) + rest_pelvis
+    pelvis = pelvis @ ry.T
+    pelvis[..., 0] += offset_xz[0]
+    pelvis[..., 2] += offset_xz[1]
+    out[..., ROOT_SLICE] = (pelvis - rest_pelvis).astype(np.float32)
+    rot_start = ROT_SLICE.start
+    pelvis_rot = rotation_6d_to_matrix(out[..., rot_start:rot_start + 6].astype(np.float64))
+    out[..., rot_start:rot_start + 6] = matrix_to_rotation_6d(ry @ pelvis_rot).astype(np.float32)
+    return out
+
+
+def align_transform(source_frame: np.ndarray, target_frame: np.ndarray) -> tuple[float, np.ndarray]:
+    """The (theta, offset_xz) of :func:`planar_transform` that puts `source_frame`'s pelvis (139,) where
+    `target_frame`'s is, horizontally, facing the same way."""
+    theta = float(heading(target_frame) - heading(source_frame))
+    rest_pelvis = rest_joints()[0].astype(np.float64)
+    src = (source_frame[ROOT_SLICE].astype(np.float64) + rest_pelvis) @ _rot_y(theta).T
+    dst = target_frame[ROOT_SLICE].astype(np.float64) + rest_pelvis
+    return theta, np.array([dst[0] - src[0], dst[2] - src[2]])
+
+
+def canonical_transform(frame: np.ndarray) -> tuple[float, np.ndarray]:
+    """The (theta, offset_xz) that moves a (139,) frame's pelvis to x = z = 0 facing +z."""
+    return align_transform(frame, rest_motion(1)[0])
+
+
+def invert_planar(theta: float, offset_xz) -> tuple[float, np.ndarray]:
+    """The inverse of planar_transform(., theta, offset_xz)."""
+    back = _rot_y(-theta)
+    shifted = back @ np.array([offset_xz[0], 0.0, offset_xz[1]])
+    return -theta, np.array([-shifted[0], -shifted[2]])

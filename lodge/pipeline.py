@@ -27,7 +27,7 @@ from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
 from .dance import Dance, Primitive
 from .diffusion import GaussianDiffusion
-from .motion import mirror_motion, motion_to_joints
+from .motion import align_transform, canonical_transform, invert_planar, mirror_motion, motion_to_joints, planar_transform
 from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default"
@@ -223,8 +223,13 @@ class LodgePipeline:
             generator=generator, device=self.device, progress=_Stage("global", progress),
         )
         prims = self.normalizer.denormalize(x0).float().cpu().numpy()
-        # Chain the windows: window k+1 starts where window k's closing hard cue put the dancer.
+        # Chain the windows: window k+1 starts where window k's closing hard cue put the dancer
+        # (and, for canonical-heading checkpoints, facing the way that cue faces).
         for k in range(1, w):
+            if self.cfg.canonical_heading:
+                theta, offset = align_transform(prims[k, 0, HARD_GUIDE], prims[k - 1, N_HARD - 1, HARD_GUIDE])
+                prims[k] = planar_transform(prims[k], theta, offset)
+                continue
             shift = prims[k - 1, N_HARD - 1, :, [ROOT_X, ROOT_Z]].mean(-1) - prims[k, 0, :, [ROOT_X, ROOT_Z]].mean(-1)
             prims[k, :, :, ROOT_X] += shift[0]
             prims[k, :, :, ROOT_Z] += shift[1]
@@ -262,9 +267,15 @@ class LodgePipeline:
         hard_mask = np.zeros(hard_values.shape, bool)
         soft_mask = np.zeros(hard_values.shape, bool)
         origins = np.zeros((s, 2), np.float32)
+        canonical = self.cfg.canonical_heading
+        # Canonical-heading checkpoints: each segment in its own frame (first frame at the origin facing +z).
+        frames = [canonical_transform(self._hard_cue(prims, seg)[HARD_GUIDE]) for seg in range(s)] if canonical else []
         for seg in range(s):
             start_cue, end_cue = self._hard_cue(prims, seg), self._hard_cue(prims, seg + 1)
-            origins[seg] = start_cue[HARD_GUIDE, [ROOT_X, ROOT_Z]]
+            if canonical:
+                start_cue, end_cue = (planar_transform(c, *frames[seg]) for c in (start_cue, end_cue))
+            else:
+                origins[seg] = start_cue[HARD_GUIDE, [ROOT_X, ROOT_Z]]
             if not use_primitives:
                 continue
             hard_values[seg, :HARD_GUIDE] = start_cue[HARD_GUIDE:]
@@ -273,7 +284,7 @@ class LodgePipeline:
             hard_mask[seg, -HARD_GUIDE:] = True
             w, local = divmod(seg, 4)
             for j in (2 * local, 2 * local + 1) if use_soft else ():
-                cue = prims[w, N_HARD + j]
+                cue = planar_transform(prims[w, N_HARD + j], *frames[seg]) if canonical else prims[w, N_HARD + j]
                 start = plan.soft_starts[w, j] - seg * SEG_LEN
                 soft_values[seg, start:start + PRIM_LEN] = cue
                 soft_mask[seg, start:start + PRIM_LEN] = True
@@ -308,6 +319,8 @@ class LodgePipeline:
         motion = self.normalizer.denormalize(x0).float().cpu().numpy()
         motion[:, :, ROOT_X] += origins[:, None, 0]
         motion[:, :, ROOT_Z] += origins[:, None, 1]
+        for seg in range(len(frames)):
+            motion[seg] = planar_transform(motion[seg], *invert_planar(*frames[seg]))
         return motion.reshape(s * SEG_LEN, MOTION_DIM)
 
 

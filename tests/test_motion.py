@@ -98,3 +98,21 @@ def test_normalizer_maps_training_range_to_unit_interval():
 
 def test_parents_precede_children():
     assert all(PARENTS[j] < j for j in range(1, N_JOINTS))
+
+
+def test_planar_transform_turns_rigidly_and_inverts():
+    from lodge.motion import align_transform, canonical_transform, heading, invert_planar, planar_transform
+
+    motion = random_motion(6, seed=3)
+    theta, offset = canonical_transform(motion[2])
+    turned = planar_transform(motion, theta, offset)
+    assert heading(turned[2]) == pytest.approx(0.0, abs=1e-5)
+    np.testing.assert_allclose(motion_to_joints(turned)[2, 0, [0, 2]], rest_joints()[0, [0, 2]], atol=1e-5)
+    a, b = motion_to_joints(motion), motion_to_joints(turned)
+    np.testing.assert_allclose(np.linalg.norm(a[:, 4] - a[:, 21], axis=-1), np.linalg.norm(b[:, 4] - b[:, 21], axis=-1), atol=1e-5)
+    np.testing.assert_allclose(a[..., 1], b[..., 1], atol=1e-5)  # heights unchanged
+    np.testing.assert_allclose(planar_transform(turned, *invert_planar(theta, offset)), motion, atol=1e-5)
+    theta, offset = align_transform(motion[0], motion[5])
+    aligned = planar_transform(motion, theta, offset)
+    assert heading(aligned[0]) == pytest.approx(heading(motion[5]), abs=1e-5)
+    np.testing.assert_allclose(motion_to_joints(aligned)[0, 0, [0, 2]], a[5, 0, [0, 2]], atol=1e-5)

@@ -4,6 +4,7 @@ import pytest
 
 from lodge.audio import MusicFeatures
 from lodge.constants import FPS, MOTION_DIM, SEG_LEN
+from lodge.motion import motion_to_joints
 from lodge.pipeline import GenreError
 from lodge.primitives import EDGE_MARGIN, plan_primitives
 
@@ -113,3 +114,24 @@ def test_planner_mirrors_one_bar_later_and_falls_back_without_beats():
     assert not silent.beat_aligned.any()
     starts = silent.soft_starts[0]
     assert (np.diff(starts) > 0).all()
+
+
+@pytest.fixture(scope="module")
+def canonical_pipeline(tiny_checkpoint):
+    from lodge.pipeline import LodgePipeline
+
+    pipe = LodgePipeline.from_pretrained(tiny_checkpoint, device="cpu")
+    pipe.cfg.canonical_heading = True
+    return pipe
+
+
+def test_canonical_heading_mode_keeps_hard_cues_and_a_continuous_root(canonical_pipeline, click_features):
+    dance = canonical_pipeline(_features(click_features, 40), "salsa", seed=2, **FAST)
+    for prim, cue in zip(dance.primitives, dance.primitive_motion):
+        if prim.kind == "hard" and prim.start + 8 <= dance.num_frames:
+            lo = max(prim.start, 0)
+            # Turning a cue re-orthonormalises its pelvis 6D, so compare the poses, not the raw numbers.
+            np.testing.assert_allclose(dance.joints[lo:prim.start + 8], motion_to_joints(cue[lo - prim.start:]), atol=2e-4)
+    steps = np.linalg.norm(np.diff(dance.motion[:, 4:7], axis=0), axis=-1)
+    for b in (256, 512, 768, 1024):
+        assert steps[b - 1] <= np.percentile(steps, 99.5) + 1e-6

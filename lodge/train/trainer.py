@@ -53,6 +53,7 @@ class TrainSettings:
     device: str = "cpu"
     half: bool = False
     max_minutes: float | None = None
+    canonical_heading: bool = True  # for a new checkpoint; an existing one keeps its own setting
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -128,7 +129,8 @@ class Trainer:
             if settings.preset not in presets:
                 raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(presets)}")
             self.cfg = presets[settings.preset](genres)
-            self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng))
+            self.cfg.canonical_heading = settings.canonical_heading
+            self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng, canonical=settings.canonical_heading))
             music = np.concatenate([t.music for t in self.tracks])
             self.music_mean, self.music_std = music.mean(0), music.std(0) + 1e-6
             local = LocalDenoiser(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
@@ -219,7 +221,7 @@ class Trainer:
 
     def _local_batch(self):
         picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
-        ex = [local_example(self.tracks[i], self.rng) for i in picks]
+        ex = [local_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
         motion = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         weight = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
@@ -227,7 +229,7 @@ class Trainer:
 
     def _global_batch(self):
         picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
-        ex = [global_example(self.tracks[i], self.rng) for i in picks]
+        ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
         prims = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         frames = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)

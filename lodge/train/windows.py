@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import GLOBAL_LEN, ROOT_SLICE, SEG_LEN
-from ..motion import mirror_motion, motion_to_joints
+from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
@@ -47,13 +47,19 @@ def to_crop_coordinates(motion: np.ndarray) -> np.ndarray:
     return out
 
 
+def to_canonical(motion: np.ndarray, reference_frame: np.ndarray) -> np.ndarray:
+    """Turn and shift a motion so that `reference_frame` stands at the origin facing +z."""
+    theta, offset = canonical_transform(reference_frame)
+    return planar_transform(motion, theta, offset)
+
+
 def _crop(array: np.ndarray, start: int, length: int) -> np.ndarray:
     """Rows start..start+length, edge-padded past the end."""
     idx = np.clip(np.arange(start, start + length), 0, len(array) - 1)
     return array[idx]
 
 
-def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5):
+def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
     """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,))."""
     start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
     motion = _crop(track.motion, start, SEG_LEN)
@@ -62,10 +68,11 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
         valid *= _crop(track.weight, start, SEG_LEN)
     if rng.random() < mirror_prob:
         motion = mirror_motion(motion)
-    return to_crop_coordinates(motion), _crop(track.music, start, SEG_LEN), track.genre_id, valid
+    motion = to_canonical(motion, motion[0]) if canonical else to_crop_coordinates(motion)
+    return motion, _crop(track.music, start, SEG_LEN), track.genre_id, valid
 
 
-def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5):
+def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
     """A random 1024-frame window with its primitives.
 
     Returns:
@@ -79,10 +86,13 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
     plan = plan_primitives(window_len, track.beats[in_window] - start, track.energy[start:start + window_len])
     frames = _first_window_frames(plan)
     prims = cut_primitives(track.motion, start, frames)  # (13, 8, 139)
-    origin = track.motion[start, [ROOT_X, ROOT_Z]]
-    prims = prims.copy()
-    prims[..., ROOT_X] -= origin[0]
-    prims[..., ROOT_Z] -= origin[1]
+    if canonical:
+        prims = to_canonical(prims, track.motion[start])
+    else:
+        origin = track.motion[start, [ROOT_X, ROOT_Z]]
+        prims = prims.copy()
+        prims[..., ROOT_X] -= origin[0]
+        prims[..., ROOT_Z] -= origin[1]
     if rng.random() < mirror_prob:
         prims = mirror_motion(prims)
     weight = ((frames + 4) < window_len + 4).astype(np.float32)  # cues starting past the end are padding
@@ -97,12 +107,14 @@ def _first_window_frames(plan: PrimitivePlan) -> np.ndarray:
     return plan.window_prim_frames()[0]
 
 
-def normalizer_samples(tracks: list[Track], rng: np.random.Generator, per_track: int = 8) -> np.ndarray:
+def normalizer_samples(tracks: list[Track], rng: np.random.Generator, per_track: int = 8,
+                       canonical: bool = False) -> np.ndarray:
     """Frames in the coordinates both stages use (window crops, mirrored too), for fitting the normaliser."""
     chunks = []
     for track in tracks:
         for _ in range(per_track):
             start = int(rng.integers(0, max(1, len(track.motion) - GLOBAL_LEN + 1)))
-            crop = to_crop_coordinates(track.motion[start:start + GLOBAL_LEN])
+            crop = track.motion[start:start + GLOBAL_LEN]
+            crop = to_canonical(crop, crop[0]) if canonical else to_crop_coordinates(crop)
             chunks += [crop, mirror_motion(crop)]
     return np.concatenate(chunks, axis=0)
