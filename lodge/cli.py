@@ -124,18 +124,10 @@ def _genres(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .dance import Dance
-    from .export import export_bvh, export_smplx_npz
+    from .export import export_files
 
-    if not (args.bvh or args.smplx):
-        raise ValueError("nothing to export: give --bvh and/or --smplx")
-    if not Path(args.dance).is_file():
-        raise FileNotFoundError(f"no such dance file: {args.dance}")
-    dance = Dance.load_npz(args.dance)
-    if args.bvh:
-        print(f"wrote {export_bvh(dance, args.bvh)}")
-    if args.smplx:
-        print(f"wrote {export_smplx_npz(dance, args.smplx)}")
+    for path in export_files(args.dance, args.bvh, args.smplx):
+        print(f"wrote {path}")
     return 0
 
 

@@ -128,88 +128,33 @@ class Bvh:
     channels: list[list[str]]
     frames: np.ndarray  # (T, total channels)
     frame_time: float
+    positions: np.ndarray  # (T, J, 3) world joint positions (file units)
 
 
 def read_bvh(path: str | os.PathLike) -> Bvh:
-    """Parse any BVH file's hierarchy and motion."""
-    tokens = Path(path).read_text().split()
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float]] = []
-    channels: list[list[str]] = []
-    stack: list[int] = []
-    i, in_end = 0, 0
-    while tokens[i] != "MOTION":
-        tok = tokens[i]
-        if tok in ("ROOT", "JOINT"):
-            names.append(tokens[i + 1])
-            parents.append(stack[-1] if stack else -1)
-            offsets.append([0.0, 0.0, 0.0])
-            channels.append([])
-            i += 2
-            continue
-        if tok == "End":
-            in_end += 1
-            i += 2
-            continue
-        if tok == "{":
-            stack.append(-2 if in_end else len(names) - 1)
-        elif tok == "}":
-            if stack.pop() == -2:
-                in_end -= 1
-        elif tok == "OFFSET":
-            if stack[-1] >= 0:
-                offsets[stack[-1]] = [float(x) for x in tokens[i + 1:i + 4]]
-            i += 4
-            continue
-        elif tok == "CHANNELS":
-            n = int(tokens[i + 1])
-            channels[stack[-1]] = tokens[i + 2:i + 2 + n]
-            i += 2 + n
-            continue
-        i += 1
-    n_frames = int(tokens[i + 2])
-    frame_time = float(tokens[i + 5])
-    values = np.array(tokens[i + 6:], dtype=np.float64)
-    width = sum(len(c) for c in channels)
-    return Bvh(names, parents, np.array(offsets), channels, values[: n_frames * width].reshape(n_frames, width), frame_time)
+    """Parse any BVH file's hierarchy and motion (with lodge.data.bvh), without its End Sites."""
+    from .data.bvh import bvh_forward_kinematics
+    from .data.bvh import read_bvh as parse_file
 
-
-def _axis_rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
-    a = np.deg2rad(degrees)
-    c, s = np.cos(a), np.sin(a)
-    out = np.zeros((len(a), 3, 3))
-    i = "XYZ".index(axis)
-    j, k = (i + 1) % 3, (i + 2) % 3
-    out[:, i, i] = 1.0
-    out[:, j, j], out[:, j, k], out[:, k, j], out[:, k, k] = c, -s, s, c
-    return out
+    full = parse_file(path)
+    keep = [k for k, joint in enumerate(full.joints) if not joint.is_end]
+    new_index = {old: new for new, old in enumerate(keep)}
+    joints = [full.joints[k] for k in keep]
+    positions, _ = bvh_forward_kinematics(full)
+    return Bvh(
+        names=[j.name for j in joints],
+        parents=[new_index.get(j.parent, -1) for j in joints],
+        offsets=np.stack([j.offset for j in joints]),
+        channels=[list(j.channels) for j in joints],
+        frames=full.frames,
+        frame_time=full.frame_time,
+        positions=positions[:, keep],
+    )
 
 
 def bvh_joint_positions(bvh: Bvh) -> np.ndarray:
-    """(T, J, 3) world joint positions by forward kinematics of a parsed BVH (file units)."""
-    frames = len(bvh.frames)
-    col = 0
-    glob_rot: list[np.ndarray] = []
-    glob_pos: list[np.ndarray] = []
-    for j, chans in enumerate(bvh.channels):
-        local_t = np.broadcast_to(bvh.offsets[j], (frames, 3)).copy()
-        local_r = np.broadcast_to(np.eye(3), (frames, 3, 3)).copy()
-        for ch in chans:
-            value = bvh.frames[:, col]
-            col += 1
-            if ch.endswith("position"):
-                local_t[:, "XYZ".index(ch[0])] += value
-            else:
-                local_r = local_r @ _axis_rotation(ch[0], value)
-        p = bvh.parents[j]
-        if p < 0:
-            glob_rot.append(local_r)
-            glob_pos.append(local_t)
-        else:
-            glob_pos.append(glob_pos[p] + np.einsum("tij,tj->ti", glob_rot[p], local_t))
-            glob_rot.append(glob_rot[p] @ local_r)
-    return np.stack(glob_pos, axis=1)
+    """(T, J, 3) world joint positions of a parsed BVH (file units)."""
+    return bvh.positions
 
 
 def read_bvh_joints(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
@@ -250,10 +195,26 @@ def export_smplx_npz(dance_or_motion, path: str | os.PathLike) -> Path:
     return path
 
 
-def export_main(argv: list[str] | None = None) -> int:
-    """`python -m lodge.export DANCE.npz [--bvh OUT.bvh] [--smplx OUT.npz]` (same as `python -m lodge export`)."""
+def export_files(dance_path: str | os.PathLike, bvh: str | os.PathLike | None = None,
+                 smplx: str | os.PathLike | None = None) -> list[Path]:
+    """Read a dance.npz and write the requested BVH and/or SMPL-X files; returns their paths."""
     from .dance import Dance
 
+    if not (bvh or smplx):
+        raise ValueError("nothing to export: give --bvh and/or --smplx")
+    if not Path(dance_path).is_file():
+        raise FileNotFoundError(f"no such dance file: {dance_path}")
+    dance = Dance.load_npz(dance_path)
+    written = []
+    if bvh:
+        written.append(export_bvh(dance, bvh))
+    if smplx:
+        written.append(export_smplx_npz(dance, smplx))
+    return written
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    """`python -m lodge.export DANCE.npz [--bvh OUT.bvh] [--smplx OUT.npz]`."""
     p = argparse.ArgumentParser(prog="python -m lodge.export", description=export_main.__doc__)
     p.add_argument("dance", type=Path)
     p.add_argument("--bvh", type=Path)
@@ -261,11 +222,8 @@ def export_main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not (args.bvh or args.smplx):
         p.error("give --bvh and/or --smplx")
-    dance = Dance.load_npz(args.dance)
-    if args.bvh:
-        print(f"wrote {export_bvh(dance, args.bvh)}")
-    if args.smplx:
-        print(f"wrote {export_smplx_npz(dance, args.smplx)}")
+    for path in export_files(args.dance, args.bvh, args.smplx):
+        print(f"wrote {path}")
     return 0
 
 

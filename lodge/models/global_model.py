@@ -14,7 +14,7 @@ from torch import nn
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .layers import DecoderBlock, MusicEncoder, TimeEmbedding
-from .local import as_float_tensor
+from .local import register_normalizer
 
 MUSIC_STRIDE = 4  # 1024 music frames -> 256 tokens
 
@@ -27,10 +27,7 @@ class GlobalDenoiser(nn.Module):
         net = cfg.global_
         d = net.d_model
         self.cfg = cfg
-        lo = as_float_tensor(normalizer_min) if normalizer_min is not None else -torch.ones(MOTION_DIM)
-        hi = as_float_tensor(normalizer_max) if normalizer_max is not None else torch.ones(MOTION_DIM)
-        self.register_buffer("normalizer_min", lo)
-        self.register_buffer("normalizer_max", hi)
+        register_normalizer(self, normalizer_min, normalizer_max)
         self.motion_in = nn.Linear(MOTION_DIM, d)
         self.kind = nn.Embedding(2, d)  # 0 = hard, 1 = soft
         self.offset = nn.Embedding(cfg.prim_len, d)  # frame index inside the primitive

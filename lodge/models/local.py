@@ -18,6 +18,14 @@ def as_float_tensor(values) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float32)).clone()
 
 
+def register_normalizer(module: nn.Module, normalizer_min=None, normalizer_max=None) -> None:
+    """Store the motion normaliser's range as buffers (identity range [-1, 1] when not given)."""
+    lo = as_float_tensor(normalizer_min) if normalizer_min is not None else -torch.ones(MOTION_DIM)
+    hi = as_float_tensor(normalizer_max) if normalizer_max is not None else torch.ones(MOTION_DIM)
+    module.register_buffer("normalizer_min", lo)
+    module.register_buffer("normalizer_max", hi)
+
+
 class LocalDenoiser(nn.Module):
     """Transformer decoder predicting clean motion x0 from noisy motion, music and genre.
 
@@ -32,10 +40,7 @@ class LocalDenoiser(nn.Module):
         net = cfg.local
         d = net.d_model
         self.cfg = cfg
-        lo = as_float_tensor(normalizer_min) if normalizer_min is not None else -torch.ones(MOTION_DIM)
-        hi = as_float_tensor(normalizer_max) if normalizer_max is not None else torch.ones(MOTION_DIM)
-        self.register_buffer("normalizer_min", lo)
-        self.register_buffer("normalizer_max", hi)
+        register_normalizer(self, normalizer_min, normalizer_max)
         self.motion_in = nn.Linear(MOTION_DIM, d)
         self.music = MusicEncoder(MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout)
         self.time = TimeEmbedding(d)
