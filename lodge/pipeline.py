@@ -15,7 +15,7 @@ segment's origin back, so the dancer travels continuously over the whole song.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .audio import MusicFeatures, analyze_music, music_features
+from .beat_sync import output_frame, sync_to_beats
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
 from .dance import Dance, Primitive
@@ -119,6 +120,7 @@ class LodgePipeline:
         beat_align: bool = True,
         soft_cues: bool = True,
         use_primitives: bool = True,
+        beat_sync: bool = True,
         progress: ProgressFn | None = None,
     ) -> Dance:
         """Generate a dance for a piece of music.
@@ -137,6 +139,8 @@ class LodgePipeline:
             duration: use only the first `duration` seconds of the music.
             mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
                 cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
+            beat_sync: re-time the finished dance a little (each kinematic beat moves at most 0.2 s) so
+                its moves hit the music's beats (:mod:`lodge.beat_sync`); the primitives' frames follow.
             progress: callback(stage, fraction) for "music", "global" and "local".
         """
         if sampler not in ("ddim", "ddpm"):
@@ -175,14 +179,23 @@ class LodgePipeline:
         motion[:, :4] = np.clip(motion[:, :4], 0.0, 1.0)
         placed = _placed_primitives(plan, mirror and soft_cues, soft_cues, use_primitives)
         cue_motion = self._cue_motion(prims, plan, placed)
+        joints = motion_to_joints(motion)
+        segment_starts = np.arange(plan.num_segments) * SEG_LEN
+        if beat_sync:
+            t3 = time.perf_counter()
+            motion, src = sync_to_beats(motion, features.beats, joints)
+            joints = motion_to_joints(motion)
+            placed = [replace(p, start=output_frame(src, p.start)) for p in placed]
+            segment_starts = np.array([output_frame(src, s) for s in segment_starts], dtype=np.int64)
+            timings["beat_sync"] = time.perf_counter() - t3
         return Dance(
             motion=motion.astype(np.float32),
-            joints=motion_to_joints(motion).astype(np.float32),
+            joints=np.asarray(joints, np.float32),
             genre=self.genres[genre_id],
             beats=features.beats.astype(np.int64),
             primitives=placed,
             primitive_motion=cue_motion,
-            segment_starts=np.arange(plan.num_segments) * SEG_LEN,
+            segment_starts=segment_starts,
             onset_envelope=features.onset_envelope.astype(np.float32),
             tempo=float(features.tempo),
             timings=timings,

@@ -3,12 +3,14 @@ import numpy as np
 import pytest
 
 from lodge.audio import MusicFeatures
+from lodge.beat_sync import MAX_SHIFT
 from lodge.constants import FPS, MOTION_DIM, SEG_LEN
+from lodge.metrics import beat_alignment_score
 from lodge.motion import motion_to_joints
 from lodge.pipeline import GenreError
 from lodge.primitives import EDGE_MARGIN, plan_primitives
 
-FAST = dict(steps=4)
+FAST = dict(steps=4, beat_sync=False)  # the diffusion stages as they come out (beat sync: its own test)
 
 
 def _features(feats: MusicFeatures, seconds: float) -> MusicFeatures:
@@ -37,6 +39,19 @@ def test_dance_shapes_and_placements(tiny_pipeline, click_features):
             assert p.start + 4 in beats  # centred on a beat
             seg = p.start // SEG_LEN * SEG_LEN
             assert seg + EDGE_MARGIN <= p.start and p.start + 8 <= seg + SEG_LEN - EDGE_MARGIN
+
+
+def test_beat_sync_retimes_a_little_and_moves_the_primitives_along(tiny_pipeline, click_features):
+    plain = tiny_pipeline(click_features, "salsa", seed=0, **FAST)
+    synced = tiny_pipeline(click_features, "salsa", seed=0, steps=4, beat_sync=True)
+    assert synced.motion.shape == plain.motion.shape
+    assert "beat_sync" in synced.timings
+    assert [p.kind for p in synced.primitives] == [p.kind for p in plain.primitives]
+    shifts = [s.start - p.start for s, p in zip(synced.primitives, plain.primitives)]
+    assert max(abs(x) for x in shifts) <= MAX_SHIFT + 1
+    assert np.abs(synced.segment_starts - plain.segment_starts).max() <= MAX_SHIFT + 1
+    bas = [beat_alignment_score(d.joints, click_features.beats) for d in (plain, synced)]
+    assert bas[1] >= bas[0]
 
 
 def test_hard_cues_are_imposed_exactly_so_segments_join(tiny_pipeline, click_features):

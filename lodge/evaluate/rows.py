@@ -58,20 +58,27 @@ def _num(x) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFAULT_OVERLAP) -> list[RowSpec]:
-    """The rows of the paper's Table 1 we can run here, then (optionally) the ablations."""
-    ddim = ("sampler", "ddim"), ("steps", steps)
+def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFAULT_OVERLAP,
+               default_soft: float = 1.0) -> list[RowSpec]:
+    """The rows of the paper's Table 1 we can run here, then (optionally) the ablations.
+
+    The Lodge rows sample with ``default_soft`` (the checkpoint's default s, what users get); the
+    s sweep names s explicitly and shares the dances of its default value with the main row.
+    """
+    ddim_any_s = ("sampler", "ddim"), ("steps", steps)
+    ddim = ddim_any_s + (("soft", float(default_soft)),)
     ddpm_note = "the paper's 1000 steps" if ddpm_steps >= 1000 else f"respaced from 1000 to {ddpm_steps} steps"
     rows = [
         RowSpec("Ground truth", "main", "gt", note="the test items' own motion"),
         RowSpec(f"Lodge (DDIM, {steps} steps)", "main", "lodge", ddim),
-        RowSpec(f"Lodge (DDPM, {ddpm_steps} steps)", "main", "lodge", (("sampler", "ddpm"), ("steps", ddpm_steps)),
-                note=ddpm_note),
-        RowSpec("EDGE-style long generation", "baseline", "edge", ddim + (("overlap", overlap),),
+        RowSpec(f"Lodge (DDPM, {ddpm_steps} steps)", "main", "lodge",
+                (("sampler", "ddpm"), ("steps", ddpm_steps), ("soft", float(default_soft))), note=ddpm_note),
+        RowSpec("EDGE-style long generation", "baseline", "edge", ddim_any_s + (("overlap", overlap),),
                 note=f"same local model, sequential 256-frame windows, {overlap}-frame overlaps inpainted and "
-                     "linearly blended, no global stage"),
-        RowSpec("Local diffusion only (no primitives)", "baseline", "lodge", ddim + (("use_primitives", False),),
-                note="no hard or soft cues"),
+                     "linearly blended, no global stage, no beat sync"),
+        RowSpec("Local diffusion only (no primitives)", "baseline", "lodge",
+                ddim_any_s + (("use_primitives", False), ("beat_sync", False)),
+                note="no hard or soft cues, no beat sync"),
         RowSpec("Retrieval (random train clips)", "baseline", "retrieval",
                 note="4-s clips of the same genre from the train split, 6-frame crossfades, root carried on"),
     ]
@@ -79,13 +86,15 @@ def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFA
         rows += [
             RowSpec("No soft cues", "ablation", "lodge", ddim + (("soft_cues", False),)),
             RowSpec("No mirroring", "ablation", "lodge", ddim + (("mirror", False),)),
-            RowSpec("No beat alignment", "ablation", "lodge", ddim + (("beat_align", False),)),
+            RowSpec("No beat alignment", "ablation", "lodge", ddim + (("beat_align", False),),
+                    note="soft cues not moved onto beats"),
+            RowSpec("No beat sync", "ablation", "lodge", ddim + (("beat_sync", False),),
+                    note="the diffusion output as it comes, not re-timed onto the beats"),
         ]
-        for s in (0.0, 0.25, 0.5, 0.75, 1.0):
-            opts = ddim if s == 1.0 else ddim + (("soft", s),)
-            rows.append(RowSpec(f"s = {s:g}", "ablation", "lodge", opts,
-                                note="same dances as Lodge (DDIM)" if s == 1.0 else
-                                ("soft cues never imposed" if s == 0 else "")))
+        for s in sorted({0.0, 0.25, 0.5, 0.75, 1.0, float(default_soft)}):
+            opts = ddim_any_s + (("soft", s),)
+            note = "same dances as Lodge (DDIM)" if s == float(default_soft) else ("soft cues never imposed" if s == 0 else "")
+            rows.append(RowSpec(f"s = {s:g}", "ablation", "lodge", opts, note=note))
     return rows
 
 

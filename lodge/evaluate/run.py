@@ -106,7 +106,8 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
     beats = [features_from_music(it.music).beats for it in items]
     gen = Generator(pipe, items, train, genres, log=log)
     results = []
-    for spec in table_rows(settings.steps, settings.ddpm_steps, settings.ablations, settings.overlap):
+    for spec in table_rows(settings.steps, settings.ddpm_steps, settings.ablations, settings.overlap,
+                           default_soft=pipe.default_soft):
         t0 = time.perf_counter()
         row = score_row(spec, gen, gt, beats, gt_features, settings.official)
         results.append(row)
