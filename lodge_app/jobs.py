@@ -57,6 +57,7 @@ class Options:
     body: str = "mannequin"
     video_size: int = 512
     video_fps: int = FPS
+    beat_sync: bool = True  # re-time the moves onto the beats (lodge.beat_sync)
 
 
 @dataclass
@@ -83,16 +84,17 @@ def _use_pipeline(pipe) -> None:
 
 
 def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
-             weights: dict[str, float] | None = None, report: Report | None = None):
+             weights: dict[str, float] | None = None, report: Report | None = None, beat_sync: bool = True):
     """The two diffusion stages, the only GPU work. Module-level so that ZeroGPU can wrap it.
 
     `report` must be picklable on ZeroGPU (a :class:`ProgressReport` around ``gr.Progress`` is).
     """
     stages = StageProgress(weights, report) if weights and report is not None else None
-    return _PIPE(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, progress=stages)
+    return _PIPE(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, beat_sync=beat_sync,
+                 progress=stages)
 
 
-def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None) -> int:
+def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None, beat_sync=True) -> int:
     """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
     return gpu_seconds(features.seconds, sampler, steps)
 
@@ -283,7 +285,7 @@ class Studio:
         try:
             dance = _diffuse_on_device(features, genre, int(options.seed), float(options.soft), options.sampler,
                                        int(options.steps) if options.sampler == "ddim" else None,
-                                       stages.weights, report)
+                                       stages.weights, report, beat_sync=bool(options.beat_sync))
         except UserError:
             raise
         except Exception as err:  # noqa: BLE001 - GenreError, out of memory, ...
@@ -383,7 +385,8 @@ def summary_markdown(dance, timings: dict[str, float], device: str, options: Opt
         ("Genre", dance.genre),
         ("Primitives", f"{len(kinds)} ({_plural(n_hard, 'hard cue')}, {_plural(n_soft, 'soft cue')} incl. mirrored)"),
         ("Segments", f"{_plural(len(dance.segment_starts), 'local segment')} of 8.5 s"),
-        ("Settings", f"seed {options.seed} · soft-cue strength {options.soft:g} · {quality}"),
+        ("Settings", f"seed {options.seed} · soft-cue strength {options.soft:g} · {quality} · "
+                     f"beat sync {'on' if options.beat_sync else 'off'}"),
         ("Time", f"{timings.get('total', sum(timings.values())):.1f} s in all: {stage_text}"),
         ("Device", device),
     ]

@@ -61,7 +61,7 @@ def _genre_for(path: Path, genres: list[str]) -> str | None:
 
 
 def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size,
-             video_fps) -> Options:
+             video_fps, beat_sync=True) -> Options:
     """Widget values -> Options (tolerant of what API clients send)."""
     try:
         return Options(
@@ -75,6 +75,7 @@ def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, came
             body=str(body or "mannequin"),
             video_size=int(video_size or 512),
             video_fps=int(video_fps or 30),
+            beat_sync=True if beat_sync is None else bool(beat_sync),
         )
     except (TypeError, ValueError) as err:
         raise gr.Error(f"One of the settings is not valid: {err}", title="Bad setting") from err
@@ -84,10 +85,10 @@ def make_handlers(studio: Studio):
     """The page's callbacks, closed over the loaded studio."""
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                 video_size, video_fps, progress=gr.Progress()):
+                 video_size, video_fps, beat_sync=True, progress=gr.Progress()):
         """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
         options = _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                           video_size, video_fps)
+                           video_size, video_fps, beat_sync)
 
         try:
             result = studio.generate(music, options, ProgressReport(progress))
@@ -188,6 +189,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                        label="Quality")
                     steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
                                       info="More steps: finer motion, slower.", elem_id="lodge-steps")
+                    beat_sync = gr.Checkbox(value=True, label="Sync moves to the beat",
+                                            info="Nudge the finished dance in time (at most 0.2 s per move) so "
+                                                 "its accents land on the music's beats.",
+                                            elem_id="lodge-beat-sync")
                     estimate_md = gr.Markdown(elem_id="lodge-estimate")
                     with gr.Row():
                         camera = gr.Radio([("Follow the dancer", "follow"), ("Fixed", "fixed")], value="follow",
@@ -215,7 +220,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                 file_count="multiple", interactive=False, elem_id="lodge-files")
 
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                  video_size, video_fps]
+                  video_size, video_fps, beat_sync]
         run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
                   show_progress_on=[video])
         shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
