@@ -17,8 +17,12 @@ from .data.retime import warp_motion
 from .metrics.beats import kinematic_beats
 from .motion import motion_to_joints
 
-MAX_SHIFT = 6  # frames (0.2 s): how far a dance beat may move to meet a music beat
-MIN_RATE, MAX_RATE = 0.75, 1.33  # local playback speed (dance frames per output frame)
+# Chosen on training items (not the test set): the smallest limits that bring the beat alignment of
+# the shipped model's dances to the ground truth's level. The rate changes only at the anchors, which
+# are speed minima of the dance, where a change of pace is least visible.
+MAX_SHIFT = 10  # frames (1/3 s): how far a dance beat may move to meet a music beat
+MIN_RATE, MAX_RATE = 0.6, 1.67  # local playback speed (dance frames per output frame)
+PASSES = 6
 
 
 def match_beats(dance_beats: np.ndarray, music_beats: np.ndarray, max_shift: float = MAX_SHIFT) -> dict[float, float]:
@@ -90,7 +94,7 @@ def output_frame(src_times: np.ndarray, dance_frame: float) -> int:
 
 def sync_to_beats(
     motion: np.ndarray, music_beats: np.ndarray, joints: np.ndarray | None = None,
-    max_shift: float = MAX_SHIFT, min_rate: float = MIN_RATE, max_rate: float = MAX_RATE, passes: int = 3,
+    max_shift: float = MAX_SHIFT, min_rate: float = MIN_RATE, max_rate: float = MAX_RATE, passes: int = PASSES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Re-time a dance so that its kinematic beats fall on the music beats.
 

@@ -139,7 +139,7 @@ class LodgePipeline:
             duration: use only the first `duration` seconds of the music.
             mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
                 cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
-            beat_sync: re-time the finished dance a little (each kinematic beat moves at most 0.2 s) so
+            beat_sync: re-time the finished dance a little (each kinematic beat moves at most 1/3 s) so
                 its moves hit the music's beats (:mod:`lodge.beat_sync`); the primitives' frames follow.
             progress: callback(stage, fraction) for "music", "global" and "local".
         """

@@ -190,7 +190,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
                                       info="More steps: finer motion, slower.", elem_id="lodge-steps")
                     beat_sync = gr.Checkbox(value=True, label="Sync moves to the beat",
-                                            info="Nudge the finished dance in time (at most 0.2 s per move) so "
+                                            info="Nudge the finished dance in time (each accent moves at most 1/3 s) so "
                                                  "its accents land on the music's beats.",
                                             elem_id="lodge-beat-sync")
                     estimate_md = gr.Markdown(elem_id="lodge-estimate")
