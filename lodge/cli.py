@@ -26,8 +26,8 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--steps", type=int, default=None, help="DDIM steps (default 50)")
     gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
     gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")
-    gen.add_argument("--no-beat-sync", dest="beat_sync", action="store_false",
-                     help="keep the diffusion output's timing (no re-timing onto the beats)")
+    gen.add_argument("--beat-sync", action="store_true",
+                     help="re-time the dance a little so its moves hit the beats (lodge.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None, help="use only the first N seconds")
     gen.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer songs (0: no limit)")
     gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")

@@ -24,6 +24,8 @@ import torch
 
 from .audio import MusicFeatures, analyze_music, music_features
 from .beat_sync import output_frame, sync_to_beats
+from .footlock import lock_feet
+from .joins import smooth_joins
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
 from .dance import Dance, Primitive
@@ -120,7 +122,9 @@ class LodgePipeline:
         beat_align: bool = True,
         soft_cues: bool = True,
         use_primitives: bool = True,
-        beat_sync: bool = True,
+        smooth_cue_joins: bool = True,
+        foot_lock: bool = True,
+        beat_sync: bool = False,
         progress: ProgressFn | None = None,
     ) -> Dance:
         """Generate a dance for a piece of music.
@@ -139,8 +143,12 @@ class LodgePipeline:
             duration: use only the first `duration` seconds of the music.
             mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
                 cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
+            smooth_cue_joins: blend the generated frames into the cue frames the sampler imposed, so the
+                body never jumps at a cue's edge (:mod:`lodge.joins`; the cue frames stay exact).
+            foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.footlock`).
             beat_sync: re-time the finished dance a little (each kinematic beat moves at most 1/3 s) so
                 its moves hit the music's beats (:mod:`lodge.beat_sync`); the primitives' frames follow.
+                Off by default: the shipped model's dances already align as well as the ground truth's.
             progress: callback(stage, fraction) for "music", "global" and "local".
         """
         if sampler not in ("ddim", "ddpm"):
@@ -170,10 +178,14 @@ class LodgePipeline:
         prims = self._global_stage(music, genre_id, plan, sampler, steps, gw, generator, progress)
         timings["global"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        motion = self._local_stage(
+        motion, fixed = self._local_stage(
             music, genre_id, plan, prims, sampler, steps, gw, float(soft) if use_primitives else 0.0,
             mirror and soft_cues, soft_cues and use_primitives, use_primitives, generator, progress,
         )
+        if smooth_cue_joins:
+            motion = smooth_joins(motion, fixed)
+        if foot_lock:
+            motion = lock_feet(motion)
         timings["local"] = time.perf_counter() - t2
         motion = motion[:num_frames]
         motion[:, :4] = np.clip(motion[:, :4], 0.0, 1.0)
@@ -334,7 +346,11 @@ class LodgePipeline:
         motion[:, :, ROOT_Z] += origins[:, None, 1]
         for seg in range(len(frames)):
             motion[seg] = planar_transform(motion[seg], *invert_planar(*frames[seg]))
-        return motion.reshape(s * SEG_LEN, MOTION_DIM)
+        # Frames the sampler wrote exactly: hard cues always, soft cues when imposed to the last step.
+        fixed = hard_mask.any(-1)
+        if use_soft and soft >= 1.0:
+            fixed |= soft_mask[..., ROOT_SLICE.stop:].any(-1)
+        return motion.reshape(s * SEG_LEN, MOTION_DIM), fixed.reshape(-1)
 
 
 def _cut_features(features: MusicFeatures, frames: int) -> MusicFeatures:

@@ -57,7 +57,7 @@ class Options:
     body: str = "mannequin"
     video_size: int = 512
     video_fps: int = FPS
-    beat_sync: bool = True  # re-time the moves onto the beats (lodge.beat_sync)
+    beat_sync: bool = False  # re-time the moves onto the beats (lodge.beat_sync)
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _use_pipeline(pipe) -> None:
 
 
 def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
-             weights: dict[str, float] | None = None, report: Report | None = None, beat_sync: bool = True):
+             weights: dict[str, float] | None = None, report: Report | None = None, beat_sync: bool = False):
     """The two diffusion stages, the only GPU work. Module-level so that ZeroGPU can wrap it.
 
     `report` must be picklable on ZeroGPU (a :class:`ProgressReport` around ``gr.Progress`` is).
@@ -94,7 +94,7 @@ def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: 
                  progress=stages)
 
 
-def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None, beat_sync=True) -> int:
+def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None, beat_sync=False) -> int:
     """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
     return gpu_seconds(features.seconds, sampler, steps)
 

@@ -61,7 +61,7 @@ def _genre_for(path: Path, genres: list[str]) -> str | None:
 
 
 def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size,
-             video_fps, beat_sync=True) -> Options:
+             video_fps, beat_sync=False) -> Options:
     """Widget values -> Options (tolerant of what API clients send)."""
     try:
         return Options(
@@ -75,7 +75,7 @@ def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, came
             body=str(body or "mannequin"),
             video_size=int(video_size or 512),
             video_fps=int(video_fps or 30),
-            beat_sync=True if beat_sync is None else bool(beat_sync),
+            beat_sync=bool(beat_sync),
         )
     except (TypeError, ValueError) as err:
         raise gr.Error(f"One of the settings is not valid: {err}", title="Bad setting") from err
@@ -85,7 +85,7 @@ def make_handlers(studio: Studio):
     """The page's callbacks, closed over the loaded studio."""
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                 video_size, video_fps, beat_sync=True, progress=gr.Progress()):
+                 video_size, video_fps, beat_sync=False, progress=gr.Progress()):
         """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
         options = _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                            video_size, video_fps, beat_sync)
@@ -189,7 +189,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                        label="Quality")
                     steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
                                       info="More steps: finer motion, slower.", elem_id="lodge-steps")
-                    beat_sync = gr.Checkbox(value=True, label="Sync moves to the beat",
+                    beat_sync = gr.Checkbox(value=False, label="Sync moves to the beat",
                                             info="Nudge the finished dance in time (each accent moves at most 1/3 s) so "
                                                  "its accents land on the music's beats.",
                                             elem_id="lodge-beat-sync")

@@ -32,7 +32,7 @@ def client(server) -> Client:
 
 
 def _generate(client: Client, music, genre="hiphop", length_mode="first", first_seconds=6.0, **overrides):
-    """Call /generate; the trailing inputs left out (beat sync) take their defaults, as for any API client."""
+    """Call /generate; the trailing input left out (beat sync) takes its default, as for any API client."""
     args = {**FAST, **overrides}
     extra = {"beat_sync": args["beat_sync"]} if "beat_sync" in args else {}
     return client.predict(
@@ -92,13 +92,13 @@ def test_generate_from_example(client, server):
     assert Path(glb).read_bytes()[:4] == b"glTF"
     assert Path(timeline).stat().st_size > 0
     for word in ("Duration", "Tempo", "hiphop", "Primitives", "Device", "global diffusion", "local diffusion",
-                 "rendering", "beat sync on"):
+                 "rendering", "beat sync off"):
         assert word in summary, summary
 
 
-def test_beat_sync_can_be_switched_off(client):
-    *_, summary = _generate(client, handle_file(str(EXAMPLE)), first_seconds=5.0, beat_sync=False)
-    assert "beat sync off" in summary, summary
+def test_beat_sync_can_be_switched_on(client):
+    *_, summary = _generate(client, handle_file(str(EXAMPLE)), first_seconds=5.0, beat_sync=True)
+    assert "beat sync on" in summary, summary
 
 
 @pytest.mark.skipif(not shutil.which("ffprobe"), reason="needs ffprobe")

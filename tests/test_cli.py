@@ -15,7 +15,7 @@ def run(*args, timeout=600):
 
 def test_generate_writes_dance_npz(tiny_checkpoint, click_wav, tmp_path):
     res = run("generate", click_wav, "--genre", "modern", "--seed", "2", "--steps", "2", "--seconds", "9",
-              "--checkpoint", tiny_checkpoint, "--out", tmp_path, "--no-beat-sync")
+              "--checkpoint", tiny_checkpoint, "--out", tmp_path)
     assert res.returncode == 0, res.stderr
     with np.load(tmp_path / "dance.npz") as d:
         assert d["motion"].shape == (270, 139) and d["motion"].dtype == np.float32
@@ -24,7 +24,7 @@ def test_generate_writes_dance_npz(tiny_checkpoint, click_wav, tmp_path):
         assert len(d["beats"]) > 10
         assert len(d["primitive_frames"]) == len(d["primitive_kinds"]) > 0
         assert set(d["primitive_kinds"]) <= {"hard", "soft", "soft_mirror"}
-        assert list(d["segment_starts"]) == [0, 256]  # not re-timed: --no-beat-sync
+        assert list(d["segment_starts"]) == [0, 256]  # not re-timed (no --beat-sync)
 
 
 def test_genres_lists_checkpoint_genres(tiny_checkpoint):

@@ -10,7 +10,7 @@ from lodge.motion import motion_to_joints
 from lodge.pipeline import GenreError
 from lodge.primitives import EDGE_MARGIN, plan_primitives
 
-FAST = dict(steps=4, beat_sync=False)  # the diffusion stages as they come out (beat sync: its own test)
+FAST = dict(steps=4, foot_lock=False)  # cue frames exactly as imposed (foot lock moves the root; own tests)
 
 
 def _features(feats: MusicFeatures, seconds: float) -> MusicFeatures:
@@ -43,7 +43,7 @@ def test_dance_shapes_and_placements(tiny_pipeline, click_features):
 
 def test_beat_sync_retimes_a_little_and_moves_the_primitives_along(tiny_pipeline, click_features):
     plain = tiny_pipeline(click_features, "salsa", seed=0, **FAST)
-    synced = tiny_pipeline(click_features, "salsa", seed=0, steps=4, beat_sync=True)
+    synced = tiny_pipeline(click_features, "salsa", seed=0, beat_sync=True, **FAST)
     assert synced.motion.shape == plain.motion.shape
     assert "beat_sync" in synced.timings
     assert [p.kind for p in synced.primitives] == [p.kind for p in plain.primitives]

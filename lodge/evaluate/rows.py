@@ -10,6 +10,7 @@ import numpy as np
 from ..baselines import DEFAULT_OVERLAP, edge_long_generation, retrieval_dance
 from ..constants import FPS
 from ..data.dataset import CorpusItem
+from ..footlock import lock_feet
 from ..metrics import FeatureSet, evaluate_sequences
 from ..motion import motion_to_joints
 from .data import features_from_music
@@ -75,10 +76,10 @@ def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFA
                 (("sampler", "ddpm"), ("steps", ddpm_steps), ("soft", float(default_soft))), note=ddpm_note),
         RowSpec("EDGE-style long generation", "baseline", "edge", ddim_any_s + (("overlap", overlap),),
                 note=f"same local model, sequential 256-frame windows, {overlap}-frame overlaps inpainted and "
-                     "linearly blended, no global stage, no beat sync"),
+                     "linearly blended, no global stage; foot lock as Lodge"),
         RowSpec("Local diffusion only (no primitives)", "baseline", "lodge",
-                ddim_any_s + (("use_primitives", False), ("beat_sync", False)),
-                note="no hard or soft cues, no beat sync"),
+                ddim_any_s + (("use_primitives", False),),
+                note="no hard or soft cues"),
         RowSpec("Retrieval (random train clips)", "baseline", "retrieval",
                 note="4-s clips of the same genre from the train split, 6-frame crossfades, root carried on"),
     ]
@@ -88,8 +89,12 @@ def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFA
             RowSpec("No mirroring", "ablation", "lodge", ddim + (("mirror", False),)),
             RowSpec("No beat alignment", "ablation", "lodge", ddim + (("beat_align", False),),
                     note="soft cues not moved onto beats"),
-            RowSpec("No beat sync", "ablation", "lodge", ddim + (("beat_sync", False),),
-                    note="the diffusion output as it comes, not re-timed onto the beats"),
+            RowSpec("No join smoothing, no foot lock", "ablation", "lodge",
+                    ddim + (("smooth_cue_joins", False), ("foot_lock", False)),
+                    note="the two diffusion stages' output as it comes"),
+            RowSpec("No foot lock", "ablation", "lodge", ddim + (("foot_lock", False),)),
+            RowSpec("With beat sync", "ablation", "lodge", ddim + (("beat_sync", True),),
+                    note="re-timed onto the beats (lodge.beat_sync; off by default)"),
         ]
         for s in sorted({0.0, 0.25, 0.5, 0.75, 1.0, float(default_soft)}):
             opts = ddim_any_s + (("soft", s),)
@@ -136,7 +141,8 @@ class Generator:
         if kind == "lodge":
             return self.pipe(feats, genre, seed=seed, max_seconds=None, **opts).motion
         if kind == "edge":
-            return edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion
+            # the same foot lock as the Lodge rows, so the comparison is of the samplers alone
+            return lock_feet(edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion)
         if kind == "retrieval":
             return retrieval_dance(self.train_items, item.genre, len(item), seed=seed)
         raise ValueError(f"unknown row kind {kind!r}")

@@ -1,0 +1,107 @@
+"""Smooth the joins between imposed cue frames and the frames the local model generated around them.
+
+Hard cues (and, at s = 1, soft cues) are written into the local stage's output exactly. A small model
+does not always continue from them: the pose or the root next to a cue can differ from the cue's own
+edge frame, which shows as a jump of the whole body in one frame. This module removes those jumps
+without touching the cue frames:
+
+- root translation: the gap between a cue's edge frame (continued at the cue's own velocity) and the
+  neighbouring generated frame is closed in full at the edge and faded out with a cosine over
+  ``root_blend`` frames (or spread linearly over the run between two cues);
+- joint rotations (pelvis orientation included): the rotation that closes the gap at a cue edge is
+  applied in full at the edge and faded out with a cosine over ``blend`` frames (inertialization).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from .constants import N_JOINTS
+from .motion import pack_motion, unpack_motion
+
+BLEND_FRAMES = 12  # 0.4 s: how far into the generated frames a rotation gap is faded out
+
+
+def free_runs(fixed: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each maximal run of frames that are not fixed."""
+    fixed = np.asarray(fixed, bool)
+    runs, start = [], None
+    for t, f in enumerate(fixed):
+        if not f and start is None:
+            start = t
+        elif f and start is not None:
+            runs.append((start, t))
+            start = None
+    if start is not None:
+        runs.append((start, len(fixed)))
+    return runs
+
+
+def _fade(n: int, blend: int) -> np.ndarray:
+    """(n,) weights 1 at index 0 falling to 0 at index ``blend`` (cosine), 0 beyond."""
+    u = np.clip(np.arange(n) / max(blend, 1), 0.0, 1.0)
+    return 0.5 * (1.0 + np.cos(np.pi * u))
+
+
+def smooth_joins(
+    motion: np.ndarray, fixed: np.ndarray, blend: int = BLEND_FRAMES, root_blend: int | None = BLEND_FRAMES,
+) -> np.ndarray:
+    """Return a copy of ``motion`` whose generated frames meet the fixed (cue) frames without jumps.
+
+    Args:
+        motion: (T, 139) Lodge motion.
+        fixed: (T,) True where a frame was imposed (left exactly as it is).
+        blend: frames over which a rotation gap is faded out.
+        root_blend: frames over which a root gap is faded out (the default: the body closes the gap
+            with a quick step near the cue); None spreads it linearly over the whole run instead
+            (slower, but the feet skate for longer).
+    """
+    motion = np.asarray(motion, np.float32)
+    fixed = np.asarray(fixed, bool)
+    n = len(motion)
+    if n < 2 or not fixed.any() or fixed.all():
+        return motion.copy()
+    contacts, transl, rot = unpack_motion(motion)
+    transl = np.asarray(transl, np.float64).copy()
+    rot = np.asarray(rot, np.float64)
+    rots = Rotation.from_matrix(rot.reshape(-1, 3, 3))
+    rotvec_fix = np.zeros((n, N_JOINTS, 3))  # correction per frame and joint, as rotation vectors
+
+    for a, b in free_runs(fixed):
+        length = b - a
+        left, right = a - 1 if a > 0 else None, b if b < n else None
+        # Root: offset so that the run's ends continue the neighbouring cue frames at their own velocity.
+        d_left = d_right = None
+        if left is not None:
+            vel = transl[left] - transl[left - 1] if left > 0 and fixed[left - 1] else 0.0
+            d_left = transl[left] + vel - transl[a]
+        if right is not None:
+            vel = transl[right + 1] - transl[right] if right + 1 < n and fixed[right + 1] else 0.0
+            d_right = transl[right] - vel - transl[b - 1]
+        if root_blend is not None:
+            if d_left is not None:
+                transl[a:b] += _fade(length, root_blend)[:, None] * d_left
+            if d_right is not None:
+                transl[a:b] += _fade(length, root_blend)[::-1][:, None] * d_right
+        else:
+            u = np.linspace(0.0, 1.0, length)[:, None] if length > 1 else np.zeros((1, 1))
+            if d_left is not None and d_right is not None:
+                transl[a:b] += (1 - u) * d_left + u * d_right
+            elif d_left is not None:
+                transl[a:b] += d_left
+            elif d_right is not None:
+                transl[a:b] += d_right
+        # Rotations: close the gap at each cued edge, fading out into the run.
+        if left is not None:
+            gap = (Rotation.from_matrix(rot[left]) * Rotation.from_matrix(rot[a]).inv()).as_rotvec()
+            rotvec_fix[a:b] += _fade(length, blend)[:, None, None] * gap[None]
+        if right is not None:
+            gap = (Rotation.from_matrix(rot[right]) * Rotation.from_matrix(rot[b - 1]).inv()).as_rotvec()
+            rotvec_fix[a:b] += _fade(length, blend)[::-1][:, None, None] * gap[None]
+
+    corr = Rotation.from_rotvec(rotvec_fix.reshape(-1, 3))
+    new_rot = (corr * rots).as_matrix().reshape(n, N_JOINTS, 3, 3)
+    new_rot[fixed] = rot[fixed]
+    out = pack_motion(np.asarray(contacts), transl.astype(np.float32), new_rot.astype(np.float32))
+    out[fixed] = motion[fixed]
+    return out
