@@ -43,6 +43,19 @@ def _fade(n: int, blend: int) -> np.ndarray:
     return 0.5 * (1.0 + np.cos(np.pi * u))
 
 
+def _edge_weights(length: int, blend: int, has_left: bool, has_right: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(length,) weights of the left and right gap corrections over a run of generated frames.
+
+    Each is 1 at its own edge and fades out over ``blend`` frames; a run too short for two separate
+    fades (cues on both sides, fewer than 2 * blend frames) goes linearly from one gap to the other,
+    so each edge still gets exactly its own correction.
+    """
+    if has_left and has_right and length < 2 * blend:
+        u = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
+        return 1.0 - u, u
+    return _fade(length, blend), _fade(length, blend)[::-1]
+
+
 def smooth_joins(
     motion: np.ndarray, fixed: np.ndarray, blend: int = BLEND_FRAMES, root_blend: int | None = BLEND_FRAMES,
 ) -> np.ndarray:
@@ -78,11 +91,13 @@ def smooth_joins(
         if right is not None:
             vel = transl[right + 1] - transl[right] if right + 1 < n and fixed[right + 1] else 0.0
             d_right = transl[right] - vel - transl[b - 1]
+        w_left, w_right = _edge_weights(length, blend, left is not None, right is not None)
         if root_blend is not None:
+            r_left, r_right = _edge_weights(length, root_blend, left is not None, right is not None)
             if d_left is not None:
-                transl[a:b] += _fade(length, root_blend)[:, None] * d_left
+                transl[a:b] += r_left[:, None] * d_left
             if d_right is not None:
-                transl[a:b] += _fade(length, root_blend)[::-1][:, None] * d_right
+                transl[a:b] += r_right[:, None] * d_right
         else:
             u = np.linspace(0.0, 1.0, length)[:, None] if length > 1 else np.zeros((1, 1))
             if d_left is not None and d_right is not None:
@@ -94,10 +109,10 @@ def smooth_joins(
         # Rotations: close the gap at each cued edge, fading out into the run.
         if left is not None:
             gap = (Rotation.from_matrix(rot[left]) * Rotation.from_matrix(rot[a]).inv()).as_rotvec()
-            rotvec_fix[a:b] += _fade(length, blend)[:, None, None] * gap[None]
+            rotvec_fix[a:b] += w_left[:, None, None] * gap[None]
         if right is not None:
             gap = (Rotation.from_matrix(rot[right]) * Rotation.from_matrix(rot[b - 1]).inv()).as_rotvec()
-            rotvec_fix[a:b] += _fade(length, blend)[::-1][:, None, None] * gap[None]
+            rotvec_fix[a:b] += w_right[:, None, None] * gap[None]
 
     corr = Rotation.from_rotvec(rotvec_fix.reshape(-1, 3))
     new_rot = (corr * rots).as_matrix().reshape(n, N_JOINTS, 3, 3)
