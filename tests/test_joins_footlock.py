@@ -77,3 +77,14 @@ def test_foot_lock_stops_a_planted_sliding_foot():
 def test_foot_lock_leaves_feet_in_the_air_alone():
     motion = _sliding(0.3)
     np.testing.assert_array_equal(lock_feet(motion), motion)
+
+
+def test_a_short_run_between_two_cues_meets_both():
+    motion = rest_motion(40).copy()
+    fixed = np.zeros(40, bool)
+    fixed[10:18] = fixed[22:30] = True  # four generated frames between two cues
+    motion[fixed, 6] = 1.0  # both cues stand 1 m further along z than the generated frames
+    out = smooth_joins(motion, fixed)
+    steps = np.abs(np.diff(out[:, 6]))
+    assert steps[17:22].max() < 0.05  # from the first cue, through the short run, into the second
+    np.testing.assert_array_equal(out[fixed], motion[fixed])
