@@ -51,9 +51,17 @@ def _edge_weights(length: int, blend: int, has_left: bool, has_right: bool) -> t
     so each edge still gets exactly its own correction.
     """
     if has_left and has_right and length < 2 * blend:
-        u = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
-        return 1.0 - u, u
+        return _linear_weights(length, has_left, has_right)
     return _fade(length, blend), _fade(length, blend)[::-1]
+
+
+def _linear_weights(length: int, has_left: bool, has_right: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(length,) weights that spread the gap corrections over the whole run: linearly from one edge
+    to the other with cues on both sides, in full when only one side has a cue."""
+    if not (has_left and has_right):
+        return np.full(length, float(has_left)), np.full(length, float(has_right))
+    u = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
+    return 1.0 - u, u
 
 
 def smooth_joins(
@@ -91,21 +99,13 @@ def smooth_joins(
         if right is not None:
             vel = transl[right + 1] - transl[right] if right + 1 < n and fixed[right + 1] else 0.0
             d_right = transl[right] - vel - transl[b - 1]
-        w_left, w_right = _edge_weights(length, blend, left is not None, right is not None)
-        if root_blend is not None:
-            r_left, r_right = _edge_weights(length, root_blend, left is not None, right is not None)
-            if d_left is not None:
-                transl[a:b] += r_left[:, None] * d_left
-            if d_right is not None:
-                transl[a:b] += r_right[:, None] * d_right
-        else:
-            u = np.linspace(0.0, 1.0, length)[:, None] if length > 1 else np.zeros((1, 1))
-            if d_left is not None and d_right is not None:
-                transl[a:b] += (1 - u) * d_left + u * d_right
-            elif d_left is not None:
-                transl[a:b] += d_left
-            elif d_right is not None:
-                transl[a:b] += d_right
+        sides = (left is not None, right is not None)
+        w_left, w_right = _edge_weights(length, blend, *sides)
+        r_left, r_right = _edge_weights(length, root_blend, *sides) if root_blend is not None else _linear_weights(length, *sides)
+        if d_left is not None:
+            transl[a:b] += r_left[:, None] * d_left
+        if d_right is not None:
+            transl[a:b] += r_right[:, None] * d_right
         # Rotations: close the gap at each cued edge, fading out into the run.
         if left is not None:
             gap = (Rotation.from_matrix(rot[left]) * Rotation.from_matrix(rot[a]).inv()).as_rotvec()
