@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import __version__
-from .config import LodgeConfig
+from .config import PRESETS, LodgeConfig
 from .constants import MUSIC_DIM
 from .models import GlobalDenoiser, LocalDenoiser, count_parameters
 from .motion import Normalizer, rest_motion
@@ -161,13 +161,13 @@ def random_normalizer(seed: int = 0, frames: int = 256) -> Normalizer:
 
 
 def create_random_checkpoint(path: PathLike, genres: list[str], preset: str = "tiny", seed: int = 0) -> Path:
-    """Write a randomly initialised (untrained) checkpoint of the given preset ("tiny" or "small").
+    """Write a randomly initialised (untrained) checkpoint of the given preset (a name in ``PRESETS``).
 
     It is a normal checkpoint in every respect; used by tests and as a placeholder before training.
     """
-    if preset not in ("tiny", "small"):
-        raise ValueError(f"unknown preset {preset!r}; expected 'tiny' or 'small'")
-    cfg = getattr(LodgeConfig, preset)(list(genres))
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+    cfg = PRESETS[preset](list(genres))
     normalizer = random_normalizer(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

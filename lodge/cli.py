@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .config import PRESETS
+
 EXIT_BAD_INPUT = 2
 
 
@@ -45,7 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("stage", choices=("global", "local", "finetune"))
     train.add_argument("--data", required=True, help="corpus directory (items/ + split.json)")
     train.add_argument("--out", required=True, help="checkpoint directory (created; resumed if present)")
-    train.add_argument("--preset", choices=("tiny", "cpu", "small"), default="small", help="model size for a new checkpoint")
+    train.add_argument("--preset", choices=sorted(PRESETS), default="small", help="model size for a new checkpoint")
     train.add_argument("--steps", type=int, default=2000)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=2e-4)

@@ -95,6 +95,7 @@ class GaussianDiffusion:
         soft_mask: Optional[torch.Tensor] = None,
         soft_values: Optional[torch.Tensor] = None,
         soft_fraction: float = 1.0,
+        soft_fit: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
         generator: Optional[torch.Generator] = None,
         device=None,
         progress: Optional[Callable[[int, int], None]] = None,
@@ -114,6 +115,9 @@ class GaussianDiffusion:
             soft_mask, soft_values, soft_fraction: the same replacement, but only during the first
                 ``round(soft_fraction * n)`` of the sampler's own ``n`` iterations, so that a fraction
                 means the same under DDPM-1000 and DDIM-K. 0 = never, 1 = every iteration.
+            soft_fit: optional ``x0_pred -> soft_values``: refits the soft values to the network's latest
+                x0 prediction (e.g. turns and moves each cue to where the dancer is) before each use, so
+                a cue fits the motion around it instead of the motion snapping to it.
             generator: seeds x_T and all later noise (one fresh draw per iteration for the replacements,
                 one for DDPM's posterior noise), so a seed gives the same result on one device.
             progress: called as ``progress(i, n)`` after iteration i (1-based) of n.
@@ -154,20 +158,27 @@ class GaussianDiffusion:
             return torch.randn(shape, generator=generator, device=noise_device, dtype=dtype).to(device)
 
         x = randn()
+        x0_raw: Optional[torch.Tensor] = None  # the network's latest prediction, before any replacement
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < n else -1
             tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
             # Drawn every iteration whether or not it is used, so guidance does not shift the RNG stream.
             replace_noise = randn()
+            use_soft = i < n_soft
+            if use_soft and soft_fit is not None and x0_raw is not None:
+                soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
             guides = []
             if hard_mask is not None:
                 guides.append((hard_mask, hard_values))
-            if i < n_soft:
+            if use_soft:
                 guides.append((soft_mask, soft_values))
             for mask, values in guides:
                 x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
 
-            x0 = self._guided_x0(denoise_fn, x, t, guidance_weight).to(dtype)
+            x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight).to(dtype)
+            if use_soft and soft_fit is not None:
+                soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
+                guides[-1] = (soft_mask, soft_values)
             for mask, values in guides:
                 x0 = torch.where(mask, values, x0)
 

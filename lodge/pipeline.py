@@ -122,6 +122,7 @@ class LodgePipeline:
         beat_align: bool = True,
         soft_cues: bool = True,
         use_primitives: bool = True,
+        fit_soft_cues: bool = True,
         smooth_cue_joins: bool = True,
         foot_lock: bool = True,
         beat_sync: bool = False,
@@ -143,6 +144,9 @@ class LodgePipeline:
             duration: use only the first `duration` seconds of the music.
             mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
                 cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
+            fit_soft_cues: at every denoising step, turn and move each soft cue (keeping its pose, height
+                and its own motion) to where the local model puts the dancer at that moment, so that the
+                body never snaps its heading or position to a cue.
             smooth_cue_joins: blend the generated frames into the cue frames the sampler imposed, so the
                 body never jumps at a cue's edge (:mod:`lodge.joins`; the cue frames stay exact).
             foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.footlock`).
@@ -181,6 +185,7 @@ class LodgePipeline:
         motion, fixed = self._local_stage(
             music, genre_id, plan, prims, sampler, steps, gw, float(soft) if use_primitives else 0.0,
             mirror and soft_cues, soft_cues and use_primitives, use_primitives, generator, progress,
+            fit_soft_cues=fit_soft_cues,
         )
         if smooth_cue_joins:
             motion = smooth_joins(motion, fixed)
@@ -283,7 +288,8 @@ class LodgePipeline:
         return prims[w, idx]
 
     def _local_stage(
-        self, music, genre_id, plan, prims, sampler, steps, gw, soft, mirror, use_soft, use_primitives, generator, progress
+        self, music, genre_id, plan, prims, sampler, steps, gw, soft, mirror, use_soft, use_primitives, generator, progress,
+        fit_soft_cues: bool = True,
     ):
         """(num_segments * 256, 139) motion in data units."""
         s = plan.num_segments
@@ -293,6 +299,7 @@ class LodgePipeline:
         soft_mask = np.zeros(hard_values.shape, bool)
         origins = np.zeros((s, 2), np.float32)
         canonical = self.cfg.canonical_heading
+        soft_cue_starts: list[tuple[int, int]] = []  # (segment, first frame in it) of every imposed soft cue
         # Canonical-heading checkpoints: each segment in its own frame (first frame at the origin facing +z).
         frames = [canonical_transform(self._hard_cue(prims, seg)[HARD_GUIDE]) for seg in range(s)] if canonical else []
         for seg in range(s):
@@ -313,10 +320,12 @@ class LodgePipeline:
                 start = plan.soft_starts[w, j] - seg * SEG_LEN
                 soft_values[seg, start:start + PRIM_LEN] = cue
                 soft_mask[seg, start:start + PRIM_LEN] = True
+                soft_cue_starts.append((seg, start))
                 m_start = plan.mirror_starts[w, j] - seg * SEG_LEN
                 if mirror and plan.mirror_starts[w, j] >= 0:
                     soft_values[seg, m_start:m_start + PRIM_LEN] = mirror_motion(cue)
                     soft_mask[seg, m_start:m_start + PRIM_LEN] = True
+                    soft_cue_starts.append((seg, m_start))
                     # Where the dancer is one bar later is the local model's call, not the mirror's.
                     soft_mask[seg, m_start:m_start + PRIM_LEN, [ROOT_X, ROOT_Z]] = False
         # Segment coordinates: horizontal root relative to the segment's first frame.
@@ -331,14 +340,27 @@ class LodgePipeline:
         music_s = music[: s * SEG_LEN].reshape(s, SEG_LEN, -1)
         genre = torch.full((s,), genre_id, dtype=torch.long, device=dev)
 
+        # Cue-input networks also see every cue (hard, and soft when used) as an input at every step;
+        # `cues` holds the current values, which the soft-cue fit below updates.
+        cue_frames = to_t(hard_mask.any(-1) | (soft_mask.any(-1) & (soft > 0)))
+        cues = {"values": torch.where(to_t(hard_mask), hard_v, soft_v)}
+
         def denoise(x_t, t, drop_mask):
             n = x_t.shape[0] // s
-            return self.local(x_t, t, music_s.repeat(n, 1, 1), genre.repeat(n), drop_mask)
+            return self.local(x_t, t, music_s.repeat(n, 1, 1), genre.repeat(n), drop_mask,
+                              cue_values=cues["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1))
+
+        def fit(x0_norm: torch.Tensor) -> torch.Tensor:
+            predicted = self.normalizer.denormalize(x0_norm).float().cpu().numpy()
+            fitted = self.normalizer.normalize(to_t(fit_cues(soft_values, predicted, soft_cue_starts)))
+            cues["values"] = torch.where(to_t(hard_mask), hard_v, fitted)
+            return fitted
 
         x0 = self.diffusion.sample(
             denoise, (s, SEG_LEN, MOTION_DIM), sampler=sampler, steps=steps, guidance_weight=gw,
             hard_mask=to_t(hard_mask) if hard_mask.any() else None, hard_values=hard_v,
             soft_mask=to_t(soft_mask) if soft_mask.any() else None, soft_values=soft_v, soft_fraction=soft,
+            soft_fit=fit if fit_soft_cues and soft_cue_starts else None,
             generator=generator, device=dev, progress=_Stage("local", progress),
         )
         motion = self.normalizer.denormalize(x0).float().cpu().numpy()
@@ -351,6 +373,24 @@ class LodgePipeline:
         if use_soft and soft >= 1.0:
             fixed |= soft_mask[..., ROOT_SLICE.stop:].any(-1)
         return motion.reshape(s * SEG_LEN, MOTION_DIM), fixed.reshape(-1)
+
+
+def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[int, int]]) -> np.ndarray:
+    """Turn and shift each 8-frame cue so that its middle frame stands where, and faces the way, the
+    predicted motion does at that frame; the cue's pose, root height and own motion are kept.
+
+    Args:
+        values: (S, 256, 139) cue values in segment coordinates (other frames are copied unchanged).
+        predicted: (S, 256, 139) the local model's current x0 prediction, same coordinates.
+        cue_starts: (segment, first frame) of each cue.
+    """
+    out = np.array(values, dtype=np.float32, copy=True)
+    mid = PRIM_LEN // 2
+    for seg, start in cue_starts:
+        cue = values[seg, start:start + PRIM_LEN]
+        theta, offset = align_transform(cue[mid], predicted[seg, start + mid])
+        out[seg, start:start + PRIM_LEN] = planar_transform(cue, theta, offset)
+    return out
 
 
 def _cut_features(features: MusicFeatures, frames: int) -> MusicFeatures:

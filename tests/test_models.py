@@ -304,3 +304,54 @@ def test_cuda_matches_cpu(cfg, normalizer):
                             device=device).cpu()
 
     torch.testing.assert_close(run("cpu"), run("cuda"), atol=2e-3, rtol=2e-3)
+
+
+def test_patchify_round_trip_and_token_positions():
+    from lodge.models.layers import patch_positions, patchify, unpatchify
+
+    x = torch.randn(2, 16, 5)
+    tokens = patchify(x, 4)
+    assert tokens.shape == (2, 4, 20)
+    torch.testing.assert_close(tokens[0, 1, :5], x[0, 4])  # frames side by side
+    torch.testing.assert_close(unpatchify(tokens, 4), x)
+    torch.testing.assert_close(patch_positions(16, 4), torch.tensor([1.5, 5.5, 9.5, 13.5]))
+    with pytest.raises(ValueError):
+        patchify(torch.randn(1, 10, 3), 4)
+
+
+def test_patched_networks_shapes_and_cue_input(normalizer):
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    torch.manual_seed(0)
+    local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    x = torch.randn(2, 64, MOTION_DIM)
+    music = torch.randn(2, 64, MUSIC_DIM)
+    t = torch.tensor([10, 500])
+    genre = torch.tensor([0, 2])
+    plain = local(x, t, music, genre)
+    assert plain.shape == x.shape
+    cue_mask = torch.zeros(2, 64, dtype=torch.bool)
+    cue_mask[:, :4] = True
+    cues = torch.randn(2, 64, MOTION_DIM)
+    with_cues = local(x, t, music, genre, cue_values=cues, cue_mask=cue_mask)
+    assert not torch.allclose(plain, with_cues)  # the network sees the cues
+    changed_off_cue = cues.clone()
+    changed_off_cue[:, 4:] += 1.0
+    # Values off the cue frames are not part of the input.
+    torch.testing.assert_close(with_cues, local(x, t, music, genre, cue_values=changed_off_cue, cue_mask=cue_mask))
+    glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    prims = torch.randn(2, 13, 8, MOTION_DIM)
+    frames = torch.tensor([PRIM_FRAMES, PRIM_FRAMES])
+    kinds = torch.tensor([PRIM_KINDS, PRIM_KINDS])
+    out = glob(prims, t, torch.randn(2, 1024, MUSIC_DIM), genre, frames, kinds)
+    assert out.shape == prims.shape
+
+
+def test_random_cue_masks_look_like_sampling():
+    from lodge.train.trainer import random_cue_mask
+
+    mask = random_cue_mask(400, 256, np.random.default_rng(0)).numpy()
+    ends = mask[:, :4].all(1) & mask[:, -4:].all(1)
+    assert 0.7 < ends.mean() < 0.9  # most samples have both hard cues
+    assert 0.05 < (~mask.any(1)).mean() < 0.2  # some have no cue at all
+    inner = mask[:, 12:-12].sum(1)
+    assert inner.max() <= 4 * 8 and (inner % 8 == 0).mean() > 0.8  # whole 8-frame soft cues, up to 4

@@ -150,3 +150,38 @@ def test_canonical_heading_mode_keeps_hard_cues_and_a_continuous_root(canonical_
     steps = np.linalg.norm(np.diff(dance.motion[:, 4:7], axis=0), axis=-1)
     for b in (256, 512, 768, 1024):
         assert steps[b - 1] <= np.percentile(steps, 99.5) + 1e-6
+
+
+def test_fit_cues_turns_and_moves_a_cue_to_the_predicted_dancer():
+    from lodge.motion import heading, planar_transform, rest_motion
+    from lodge.pipeline import fit_cues
+
+    rng = np.random.default_rng(0)
+    cue = rest_motion(8)
+    cue[:, 7 + 6:] += rng.normal(scale=0.2, size=(8, 139 - 13)).astype(np.float32)  # some body pose
+    cue[:, 5] = 0.9 - 0.05 * np.arange(8)  # crouching down
+    values = np.zeros((1, 256, 139), np.float32)
+    values[0, 100:108] = cue
+    predicted = np.repeat(rest_motion(1), 256, axis=0)[None]
+    predicted[0] = planar_transform(predicted[0], np.deg2rad(120), np.array([1.5, -0.5]))
+    fitted = fit_cues(values, predicted, [(0, 100)])[0, 100:108]
+    assert heading(fitted[4]) == pytest.approx(heading(predicted[0, 104]), abs=1e-5)
+    np.testing.assert_allclose(fitted[4, [4, 6]], predicted[0, 104, [4, 6]], atol=1e-5)
+    np.testing.assert_allclose(fitted[:, 5], cue[:, 5], atol=1e-6)  # height kept
+    np.testing.assert_array_equal(fitted[:, 13:], cue[:, 13:])  # the body pose is the cue's own
+    np.testing.assert_array_equal(fit_cues(values, predicted, [])[0], values[0])
+
+
+def test_a_patched_cue_input_checkpoint_generates(tmp_path, click_features):
+    from lodge.checkpoint import create_random_checkpoint
+    from lodge.pipeline import LodgePipeline
+
+    pipe = LodgePipeline.from_pretrained(
+        create_random_checkpoint(tmp_path / "patched", ["salsa", "breaking"], preset="tiny_patched"), device="cpu")
+    dance = pipe(_features(click_features, 12), "salsa", seed=0, **FAST)
+    assert dance.motion.shape == (360, 139) and np.isfinite(dance.motion).all()
+    hard = [p for p in dance.primitives if p.kind == "hard" and 0 <= p.start and p.start + 8 <= 360]
+    for prim in hard:
+        idx = dance.primitives.index(prim)
+        np.testing.assert_allclose(dance.joints[prim.start:prim.start + 8],
+                                   motion_to_joints(dance.primitive_motion[idx]), atol=2e-4)

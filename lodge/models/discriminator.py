@@ -17,9 +17,9 @@ class MultiGenreDiscriminator(nn.Module):
     learns what real motion of each genre looks like.
     """
 
-    def __init__(self, cfg: LodgeConfig, width: int | None = None):
+    def __init__(self, cfg: LodgeConfig, width: int = 128):
         super().__init__()
-        w = width or cfg.local.d_model
+        w = width
         layers: list[nn.Module] = []
         chans = [MOTION_DIM, w, w, w]
         for i, (cin, cout) in enumerate(zip(chans[:-1], chans[1:])):

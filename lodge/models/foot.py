@@ -12,7 +12,7 @@ from torch import nn
 from ..constants import CONTACT_DIM, FOOT_JOINTS, FPS, MOTION_DIM
 from ..motion import unpack_motion
 from ..skeleton import forward_kinematics
-from .layers import FeedForward, RotaryAttention
+from .layers import FeedForward, RotaryAttention, patch_positions, patchify, unpatchify
 
 FOOT_FEATURE_DIM = len(FOOT_JOINTS) * 3 * 2 + CONTACT_DIM  # positions, velocities, contact scores = 28
 # Contact labels are 0/1 after denormalising; this slope makes sigmoid(.) close to 0/1 at the labels.
@@ -47,12 +47,17 @@ def foot_features(motion: torch.Tensor) -> torch.Tensor:
 
 
 class FootRefineBlock(nn.Module):
-    """Motion tokens cross-attend to FK foot tokens and predict an additive x0 correction."""
+    """Motion tokens cross-attend to FK foot tokens and predict an additive x0 correction.
 
-    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float = 0.0):
+    With ``patch`` frames per token, the foot features of a token's frames are embedded together and
+    the correction is un-patched linearly, as in the denoiser itself.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float = 0.0, patch: int = 1):
         super().__init__()
+        self.patch = patch
         self.embed = nn.Sequential(
-            nn.Linear(FOOT_FEATURE_DIM, d_model), nn.GELU(), nn.Linear(d_model, d_model)
+            nn.Linear(FOOT_FEATURE_DIM * patch, d_model), nn.GELU(), nn.Linear(d_model, d_model)
         )
         self.feat_norm = nn.LayerNorm(FOOT_FEATURE_DIM)
         self.norm_q = nn.LayerNorm(d_model)
@@ -60,19 +65,19 @@ class FootRefineBlock(nn.Module):
         self.attn = RotaryAttention(d_model, n_heads, dropout)
         self.norm_ff = nn.LayerNorm(d_model)
         self.ff = FeedForward(d_model, ff_dim, dropout)
-        self.out = nn.Linear(d_model, MOTION_DIM)
+        self.out = nn.Linear(d_model, MOTION_DIM * patch)
         # Small (not zero) output init: the correction starts near 0 yet depends on the feet from step 0.
         with torch.no_grad():
             self.out.weight.mul_(0.1)
             self.out.bias.zero_()
 
     def correction_from_features(self, hidden: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-        """hidden (B, T, D) motion tokens, feats (B, T, 28) foot features -> (B, T, 139) correction."""
-        pos = torch.arange(hidden.shape[1], device=hidden.device, dtype=torch.float32)
-        foot_tokens = self.norm_kv(self.embed(self.feat_norm(feats)))
+        """hidden (B, T / patch, D) motion tokens, feats (B, T, 28) foot features -> (B, T, 139) correction."""
+        pos = patch_positions(feats.shape[1], self.patch, device=hidden.device)
+        foot_tokens = self.norm_kv(self.embed(patchify(self.feat_norm(feats), self.patch)))
         h = hidden + self.attn(self.norm_q(hidden), foot_tokens, pos, pos)
         h = h + self.ff(self.norm_ff(h))
-        return self.out(h)
+        return unpatchify(self.out(h), self.patch)
 
     def forward(
         self, hidden: torch.Tensor, x0_norm: torch.Tensor, data_min: torch.Tensor, data_max: torch.Tensor

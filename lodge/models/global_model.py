@@ -13,10 +13,10 @@ from torch import nn
 
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patchify, unpatchify
 from .local import register_normalizer
 
-MUSIC_STRIDE = 4  # 1024 music frames -> 256 tokens
+MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
 
 class GlobalDenoiser(nn.Module):
@@ -28,11 +28,14 @@ class GlobalDenoiser(nn.Module):
         d = net.d_model
         self.cfg = cfg
         register_normalizer(self, normalizer_min, normalizer_max)
-        self.motion_in = nn.Linear(MOTION_DIM, d)
+        if cfg.prim_len % net.patch:
+            raise ValueError(f"a {cfg.prim_len}-frame primitive does not split into tokens of {net.patch} frames")
+        self.patch = net.patch
+        self.motion_in = nn.Linear(MOTION_DIM * net.patch, d)
         self.kind = nn.Embedding(2, d)  # 0 = hard, 1 = soft
-        self.offset = nn.Embedding(cfg.prim_len, d)  # frame index inside the primitive
+        self.offset = nn.Embedding(cfg.prim_len // net.patch, d)  # token index inside the primitive
         self.music = MusicEncoder(
-            MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=MUSIC_STRIDE
+            MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=net.music_stride or MUSIC_STRIDE
         )
         self.time = TimeEmbedding(d)
         self.genre = nn.Embedding(cfg.n_genres, d)
@@ -42,7 +45,7 @@ class GlobalDenoiser(nn.Module):
             DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
         )
         self.norm_out = nn.LayerNorm(d)
-        self.motion_out = nn.Linear(d, MOTION_DIM)
+        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
 
     def forward(
         self,
@@ -70,18 +73,20 @@ class GlobalDenoiser(nn.Module):
             (B, P, L, 139).
         """
         b, p, length, dim = x_t.shape
-        offsets = torch.arange(length, device=x_t.device)
-        pos = (prim_frames.to(x_t.device)[:, :, None] + offsets).reshape(b, p * length).float()
+        n_tok = length // self.patch
+        offsets = torch.arange(n_tok, device=x_t.device)
+        centres = offsets * self.patch + (self.patch - 1) / 2.0
+        pos = (prim_frames.to(x_t.device)[:, :, None] + centres).reshape(b, p * n_tok).float()
         tokens, music_pos, pooled = self.music(music, drop_mask)
         genre_emb = self.genre(genre)
         cond = self.time(t) + pooled + genre_emb
         h = (
-            self.motion_in(x_t)
+            self.motion_in(patchify(x_t, self.patch))
             + self.kind(prim_kinds.to(x_t.device))[:, :, None]
             + self.offset(offsets)[None, None]
-        ).reshape(b, p * length, -1)
+        ).reshape(b, p * n_tok, -1)
         h = h + self.genre_in(genre_emb)[:, None]
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)
-        out = self.motion_out(self.norm_out(h))
-        return out.reshape(b, p, length, dim)
+        out = self.motion_out(self.norm_out(h)).reshape(b, p, n_tok, -1)
+        return unpatchify(out, self.patch)

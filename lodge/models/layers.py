@@ -221,6 +221,28 @@ class MusicEncoder(nn.Module):
         return x, pos, pooled
 
 
+def patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
+    """(..., T, C) -> (..., T / patch, patch * C): consecutive frames side by side in one token."""
+    if patch == 1:
+        return x
+    frames = x.shape[-2]
+    if frames % patch:
+        raise ValueError(f"{frames} frames do not split into tokens of {patch} frames")
+    return x.reshape(*x.shape[:-2], frames // patch, patch * x.shape[-1])
+
+
+def unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
+    """Inverse of :func:`patchify`: (..., N, patch * C) -> (..., N * patch, C)."""
+    if patch == 1:
+        return x
+    return x.reshape(*x.shape[:-2], x.shape[-2] * patch, x.shape[-1] // patch)
+
+
+def patch_positions(frames: int, patch: int, device=None) -> torch.Tensor:
+    """Frame position of each token's centre, (frames / patch,), for rotary attention."""
+    return torch.arange(frames // patch, device=device, dtype=torch.float32) * patch + (patch - 1) / 2.0
+
+
 class TimeEmbedding(nn.Module):
     """Diffusion step -> (B, D) via a sinusoid and an MLP."""
 

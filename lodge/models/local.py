@@ -10,7 +10,7 @@ from torch import nn
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .foot import FootRefineBlock
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patch_positions, patchify, unpatchify
 
 
 def as_float_tensor(values) -> torch.Tensor:
@@ -31,6 +31,8 @@ class LocalDenoiser(nn.Module):
 
     Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
     FiLM from (diffusion time + pooled music + genre) in every block, then the Foot Refine Block.
+    With ``patch`` > 1 each token holds that many consecutive frames (embedded and un-patched linearly)
+    and the music is downsampled to the same token rate.
     The motion normaliser is stored as buffers so that the foot block can run forward kinematics on
     denormalised motion (and so that it travels with the weights).
     """
@@ -41,8 +43,13 @@ class LocalDenoiser(nn.Module):
         d = net.d_model
         self.cfg = cfg
         register_normalizer(self, normalizer_min, normalizer_max)
-        self.motion_in = nn.Linear(MOTION_DIM, d)
-        self.music = MusicEncoder(MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout)
+        self.patch = net.patch
+        self.cue_input = net.cue_input
+        # Per frame: the noisy motion, and with cue input also the cue values (0 off the cues) and the cue mask.
+        frame_in = MOTION_DIM * 2 + 1 if net.cue_input else MOTION_DIM
+        self.motion_in = nn.Linear(frame_in * net.patch, d)
+        music_stride = net.music_stride or net.patch
+        self.music = MusicEncoder(MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=music_stride)
         self.time = TimeEmbedding(d)
         self.genre = nn.Embedding(cfg.n_genres, d)
         nn.init.normal_(self.genre.weight, std=0.5)
@@ -50,8 +57,8 @@ class LocalDenoiser(nn.Module):
             DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
         )
         self.norm_out = nn.LayerNorm(d)
-        self.motion_out = nn.Linear(d, MOTION_DIM)
-        self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout)
+        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
+        self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
 
     def forward(
         self,
@@ -61,16 +68,21 @@ class LocalDenoiser(nn.Module):
         genre: torch.Tensor,
         drop_mask: torch.Tensor | None = None,
         return_parts: bool = False,
+        cue_values: torch.Tensor | None = None,
+        cue_mask: torch.Tensor | None = None,
     ) -> Union[torch.Tensor, dict[str, torch.Tensor]]:
         """Predict normalised x0.
 
         Args:
-            x_t: (B, T, 139) noisy normalised motion (T is usually 256; any length works).
+            x_t: (B, T, 139) noisy normalised motion (T is usually 256; any multiple of the patch works).
             t: (B,) long diffusion steps.
             music: (B, T, 35) music features, already normalised by the caller.
             genre: (B,) long genre indices.
             drop_mask: (B,) bool, True = drop the music condition (classifier-free guidance).
             return_parts: also return the coarse prediction and the foot correction.
+            cue_values: (B, T, 139) clean normalised motion at the cue frames (anything elsewhere), for
+                networks with ``cue_input``; ignored by the others.
+            cue_mask: (B, T) bool, True at cue frames. Without it (or the values) no frame is a cue.
 
         Returns:
             (B, T, 139) x0 prediction, or a dict {"x0", "x0_coarse", "correction"}.
@@ -78,16 +90,25 @@ class LocalDenoiser(nn.Module):
         frames = x_t.shape[1]
         if music.shape[1] != frames:
             raise ValueError(f"music has {music.shape[1]} frames, motion {frames}")
-        pos = torch.arange(frames, device=x_t.device, dtype=torch.float32)
+        pos = patch_positions(frames, self.patch, device=x_t.device)
         tokens, music_pos, pooled = self.music(music, drop_mask)
         cond = self.time(t) + pooled + self.genre(genre)
-        h = self.motion_in(x_t)
+        h = self.motion_in(patchify(self._with_cues(x_t, cue_values, cue_mask), self.patch))
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)
         h = self.norm_out(h)
-        coarse = self.motion_out(h)
+        coarse = unpatchify(self.motion_out(h), self.patch)
         correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
         x0 = coarse + correction
         if return_parts:
             return {"x0": x0, "x0_coarse": coarse, "correction": correction}
         return x0
+
+    def _with_cues(self, x_t: torch.Tensor, cue_values: torch.Tensor | None, cue_mask: torch.Tensor | None) -> torch.Tensor:
+        """The per-frame input: x_t alone, or [x_t, cue values masked, mask] for cue-input networks."""
+        if not self.cue_input:
+            return x_t
+        if cue_values is None or cue_mask is None:
+            return torch.cat([x_t, torch.zeros_like(x_t), x_t.new_zeros(*x_t.shape[:-1], 1)], dim=-1)
+        mask = cue_mask.to(device=x_t.device, dtype=x_t.dtype)[..., None]
+        return torch.cat([x_t, cue_values.to(x_t.dtype) * mask, mask], dim=-1)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..config import LodgeConfig
-from ..constants import HARD_GUIDE
+from ..config import PRESETS, LodgeConfig
+from ..constants import HARD_GUIDE, PRIM_LEN
 from ..diffusion import GaussianDiffusion
 from ..losses import diffusion_losses
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
@@ -70,6 +70,27 @@ def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
         weight = it.meta.get("weight") if isinstance(it.meta, dict) else None
         tracks.append(Track.from_arrays(it.motion, it.music, genres.index(it.genre), weight if isinstance(weight, np.ndarray) else None))
     return tracks, genres
+
+
+def random_cue_mask(batch: int, frames: int, rng: np.random.Generator, device=None) -> torch.Tensor:
+    """(batch, frames) bool: the cue frames a cue-input local network is shown in training.
+
+    As at sampling: hard cues on the first and last 4 frames (most samples), and up to 4 soft cues of
+    8 frames (two cues per segment and their mirrored copies) away from the ends; some samples get
+    no cue at all (the local-only and sequential baselines sample without cues).
+    """
+    from ..primitives import EDGE_MARGIN
+
+    mask = np.zeros((batch, frames), dtype=bool)
+    for i in range(batch):
+        if rng.random() < 0.1:
+            continue
+        if rng.random() < 0.9:
+            mask[i, :HARD_GUIDE] = mask[i, frames - HARD_GUIDE:] = True
+        for _ in range(int(rng.integers(0, 5))):
+            start = int(rng.integers(EDGE_MARGIN, max(EDGE_MARGIN + 1, frames - EDGE_MARGIN - PRIM_LEN)))
+            mask[i, start:start + PRIM_LEN] = True
+    return torch.as_tensor(mask, device=device)
 
 
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -125,10 +146,9 @@ class Trainer:
             self.music_mean, self.music_std = np.asarray(existing.music_mean), np.asarray(existing.music_std)
             local, glob = existing.local, existing.global_
         else:
-            presets = {"tiny": LodgeConfig.tiny, "cpu": LodgeConfig.cpu, "small": LodgeConfig.small}
-            if settings.preset not in presets:
-                raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(presets)}")
-            self.cfg = presets[settings.preset](genres)
+            if settings.preset not in PRESETS:
+                raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(PRESETS)}")
+            self.cfg = PRESETS[settings.preset](genres)
             self.cfg.canonical_heading = settings.canonical_heading
             self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng, canonical=settings.canonical_heading))
             music = np.concatenate([t.music for t in self.tracks])
@@ -241,16 +261,21 @@ class Trainer:
     def _drop_mask(self, batch: int) -> torch.Tensor:
         return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step; returns the named losses."""
-        if self.s.stage == "global":
-            return self._global_step()
-        return self._local_step(finetune=self.s.stage == "finetune")
+    def next_batch(self) -> tuple:
+        """A random training batch of this run's stage (tensors on the run's device)."""
+        return self._global_batch() if self.s.stage == "global" else self._local_batch()
 
-    def _global_step(self) -> dict[str, float]:
+    def train_step(self, batch: tuple | None = None) -> dict[str, float]:
+        """One optimisation step on `batch` (default: a fresh random one); returns the named losses."""
+        batch = batch if batch is not None else self.next_batch()
+        if self.s.stage == "global":
+            return self._global_step(batch)
+        return self._local_step(batch, finetune=self.s.stage == "finetune")
+
+    def _global_step(self, batch: tuple) -> dict[str, float]:
         from ..primitives import PrimitivePlan
 
-        prims, music, genre, frames, weight = self._global_batch()
+        prims, music, genre, frames, weight = batch
         b, p, length, dim = prims.shape
         t = self.diffusion.sample_timesteps(b, device=self.device)
         x_t = self.diffusion.q_sample(prims, t, torch.randn_like(prims))
@@ -263,8 +288,8 @@ class Trainer:
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
-    def _local_step(self, finetune: bool) -> dict[str, float]:
-        motion, music, genre, weight = self._local_batch()
+    def _local_step(self, batch: tuple, finetune: bool) -> dict[str, float]:
+        motion, music, genre, weight = batch
         b = motion.shape[0]
         t = self.diffusion.sample_timesteps(b, device=self.device)
         x_t = self.diffusion.q_sample(motion, t, torch.randn_like(motion))
@@ -272,7 +297,8 @@ class Trainer:
             # The network sees the clean ground truth at both ends, as hard guidance gives it at sampling.
             x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
-        pred = self.model(x_t, t, music, genre, self._drop_mask(b))
+        cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
+        pred = self.model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight)
         total = losses["total"]
         if self.disc is not None and self.step >= self.s.disc_start:
