@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from .windows import Track, global_example, local_example, normalizer_samples
 
 STAGES = ("global", "local", "finetune")
 STATE_FILE = "train_state_{stage}.pt"
+HISTORY_FILE = "train_history_{stage}.json"
 
 
 @dataclass
@@ -184,9 +187,13 @@ class Trainer:
     def _state_path(self) -> Path:
         return self.out / STATE_FILE.format(stage=self.s.stage)
 
+    def _history_path(self) -> Path:
+        return self.out / HISTORY_FILE.format(stage=self.s.stage)
+
     def _resume(self) -> None:
         path = self._state_path()
         if not path.exists():
+            self._resume_from_checkpoint()
             return
         state = torch.load(path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
@@ -198,6 +205,30 @@ class Trainer:
         self.step, self.history, self.seconds = state["step"], state["history"], state.get("seconds", 0.0)
         self.rng = np.random.default_rng(self.s.seed + self.step)
         self.log(f"[{self.s.stage}] resumed at step {self.step}")
+
+    def _resume_from_checkpoint(self) -> None:
+        """Continue a run from its checkpoint alone (e.g. fp16 weights committed for the next machine).
+
+        Without the full state file the optimiser moments are lost: the run goes on from the EMA
+        weights (as both the trained and the averaged network) at the step the checkpoint records.
+        """
+        existing = self._existing_checkpoint()
+        run = (existing.meta.get("training_data", {}).get("runs", {}).get(self.s.stage) if existing else None)
+        if not run or not run.get("steps"):
+            return
+        trained = existing.global_ if self.s.stage == "global" else existing.local
+        state = {k: v.float() for k, v in trained.state_dict().items()}
+        self.model.load_state_dict(state)
+        self.ema.load_state_dict(state)
+        self.step, self.seconds = int(run["steps"]), float(run.get("train_minutes", 0.0)) * 60
+        if self._history_path().exists():
+            self.history = json.loads(self._history_path().read_text())
+        self.rng = np.random.default_rng(self.s.seed + self.step)
+        self.log(f"[{self.s.stage}] resumed from the checkpoint's weights at step {self.step} (no optimiser state)")
+
+    def request_stop(self, *_args) -> None:
+        """Ask the run to save and stop after the current step (also the SIGTERM / SIGINT handler)."""
+        self._stop_requested = True
 
     def save(self) -> Path:
         """Write the resumable state, the loss curve and the sampling checkpoint (EMA weights)."""
@@ -211,6 +242,7 @@ class Trainer:
             self._state_path(),
         )
         _plot_losses(self.history, self.out / f"loss_{self.s.stage}.png", f"Lodge {self.s.stage} training")
+        self._history_path().write_text(json.dumps(self.history))
         local = self.ema if self.s.stage != "global" else self.other
         glob = self.ema if self.s.stage == "global" else self.other
         meta_path = self.out / "config.json"
@@ -328,7 +360,17 @@ class Trainer:
         start_seconds = self.seconds
         acc: dict[str, list[float]] = {}
         path = self.out
-        while self.step < self.s.steps:
+        self._stop_requested = False
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)} \
+            if threading.current_thread() is threading.main_thread() else {}
+        try:
+            return self._loop(start, start_seconds, acc, path)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _loop(self, start: float, start_seconds: float, acc: dict, path: Path) -> Path:
+        while self.step < self.s.steps and not self._stop_requested:
             lr_scale = 0.5 * (1 + math.cos(math.pi * self.step / max(1, self.s.steps)))
             for group in self.opt.param_groups:
                 group["lr"] = self.s.lr * max(0.05, lr_scale)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The long CPU training run of the `cpu_patched` networks, resumable on any machine.
+#
+#   training/run.sh start [CORPUS]   # resume both stages in the background (nice'd, a core each)
+#   training/run.sh status           # last log line of each stage
+#   training/run.sh stop             # save cleanly, merge both stages (fp16) into training/cpu_patched
+#
+# Work happens in runs/long/{global,local} (ignored by git; full optimiser state). `stop` writes the
+# EMA weights of both stages and their loss histories to training/cpu_patched (about 16 MB), which is
+# what the next machine resumes from when runs/long does not exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COMMITTED=training/cpu_patched
+WORK=runs/long
+STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
+PY=${PYTHON:-python3}
+
+start() {
+  local corpus=${1:-corpus}
+  [ -f "$corpus/split.json" ] || { echo "no corpus at $corpus: build it with python -m lodge.data.build_corpus" >&2; exit 2; }
+  mkdir -p "$WORK"
+  for stage in global local; do
+    if [ -f "$WORK/$stage.pid" ] && kill -0 "$(cat "$WORK/$stage.pid")" 2>/dev/null; then
+      echo "$stage already running (pid $(cat "$WORK/$stage.pid"))"; continue
+    fi
+    if [ ! -d "$WORK/$stage" ] && [ -f "$COMMITTED/config.json" ]; then
+      mkdir -p "$WORK/$stage"
+      cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
+      cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
+    fi
+    local batch=32
+    [ "$stage" = global ] && batch=64
+    OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 \
+      >> "$WORK/$stage.log" 2>&1 &
+    echo $! > "$WORK/$stage.pid"
+    echo "$stage started (pid $!, log $WORK/$stage.log)"
+  done
+}
+
+stop() {
+  for stage in global local; do
+    if [ -f "$WORK/$stage.pid" ]; then
+      local pid; pid=$(cat "$WORK/$stage.pid")
+      if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 1; done  # it saves after the current step
+      fi
+      rm -f "$WORK/$stage.pid"
+    fi
+  done
+  "$PY" -m lodge merge --global "$WORK/global" --local "$WORK/local" --out "$COMMITTED" --half
+  cp "$WORK"/global/train_history_global.json "$WORK"/local/train_history_local.json "$COMMITTED/"
+  echo "merged into $COMMITTED"
+}
+
+status() {
+  for stage in global local; do
+    echo "$stage: $(tail -n 1 "$WORK/$stage.log" 2>/dev/null || echo 'no log')"
+  done
+}
+
+case "${1:-}" in
+  start) start "${2:-corpus}" ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: training/run.sh start [CORPUS] | status | stop" >&2; exit 2 ;;
+esac
