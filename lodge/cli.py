@@ -29,7 +29,7 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
     gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")
     gen.add_argument("--beat-sync", action="store_true",
-                     help="re-time the dance a little so its moves hit the beats (lodge.beat_sync)")
+                     help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None, help="use only the first N seconds")
     gen.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer songs (0: no limit)")
     gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")

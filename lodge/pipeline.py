@@ -23,13 +23,11 @@ import numpy as np
 import torch
 
 from .audio import MusicFeatures, analyze_music, music_features
-from .beat_sync import output_frame, sync_to_beats
-from .footlock import lock_feet
-from .joins import smooth_joins
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
 from .dance import Dance, Primitive
 from .diffusion import GaussianDiffusion
+from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
 from .motion import align_transform, canonical_transform, invert_planar, mirror_motion, motion_to_joints, planar_transform
 from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
 
@@ -148,10 +146,10 @@ class LodgePipeline:
                 and its own motion) to where the local model puts the dancer at that moment, so that the
                 body never snaps its heading or position to a cue.
             smooth_cue_joins: blend the generated frames into the cue frames the sampler imposed, so the
-                body never jumps at a cue's edge (:mod:`lodge.joins`; the cue frames stay exact).
-            foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.footlock`).
+                body never jumps at a cue's edge (:mod:`lodge.post.joins`; the cue frames stay exact).
+            foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.post.footlock`).
             beat_sync: re-time the finished dance a little (each kinematic beat moves at most 1/3 s) so
-                its moves hit the music's beats (:mod:`lodge.beat_sync`); the primitives' frames follow.
+                its moves hit the music's beats (:mod:`lodge.post.beat_sync`); the primitives' frames follow.
                 Off by default: the shipped model's dances already align as well as the ground truth's.
             progress: callback(stage, fraction) for "music", "global" and "local".
         """

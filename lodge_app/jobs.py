@@ -57,7 +57,7 @@ class Options:
     body: str = "mannequin"
     video_size: int = 512
     video_fps: int = FPS
-    beat_sync: bool = False  # re-time the moves onto the beats (lodge.beat_sync)
+    beat_sync: bool = False  # re-time the moves onto the beats (lodge.post.beat_sync)
 
 
 @dataclass

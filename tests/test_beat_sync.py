@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lodge.beat_sync import MAX_RATE, MAX_SHIFT, MIN_RATE, beat_time_map, feasible_anchors, match_beats, output_frame, sync_to_beats
+from lodge.post.beat_sync import MAX_RATE, MAX_SHIFT, MIN_RATE, beat_time_map, feasible_anchors, match_beats, output_frame, sync_to_beats
 from lodge.metrics import beat_alignment_score, kinematic_beats
 from lodge.motion import motion_to_joints, rest_motion
 

@@ -148,7 +148,8 @@ def test_synth_music_beats_land_on_the_grid():
 
 def test_retimed_dance_beats_land_on_music_beats(take):
     from lodge.data.beats import beat_alignment_score, kinematic_beats
-    from lodge.data.retime import MAX_STRETCH, MIN_STRETCH, align_beats, time_map, warp_motion
+    from lodge.data.retime import MAX_STRETCH, MIN_STRETCH, align_beats, time_map
+    from lodge.post.warp import warp_motion
 
     _, ret = take
     motion = np.concatenate([ret.motion] * 3)  # 9 s: enough beats

@@ -2,8 +2,8 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from lodge.footlock import lock_feet
-from lodge.joins import BLEND_FRAMES, free_runs, smooth_joins
+from lodge.post.footlock import lock_feet
+from lodge.post.joins import BLEND_FRAMES, free_runs, smooth_joins
 from lodge.metrics import foot_skating_ratio
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion
 

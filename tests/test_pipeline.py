@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lodge.audio import MusicFeatures
-from lodge.beat_sync import MAX_SHIFT
+from lodge.post.beat_sync import MAX_SHIFT
 from lodge.constants import FPS, MOTION_DIM, SEG_LEN
 from lodge.metrics import beat_alignment_score
 from lodge.motion import motion_to_joints

@@ -25,7 +25,8 @@ from .cmu import CMU_ACKNOWLEDGEMENT, CMU_LICENSE, DEFAULT_SOURCE, GENRE_MERGES,
 from .items import save_item, split_groups
 from .music_synth import SOUNDFONT_LICENSE, synthesize
 from .retarget import retarget
-from .retime import align_beats, time_map, warp_motion
+from ..post.warp import warp_motion
+from .retime import align_beats, time_map
 from .songs import Song, load_sectoid_song, sectoid_song_dirs
 
 MIN_ITEM_FRAMES = 4 * FPS

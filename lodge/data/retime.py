@@ -2,16 +2,13 @@
 
 `align_beats` pairs each dance beat with a beat or half-beat of the music by dynamic programming
 (each stretch between consecutive pairs limited to [0.8, 1.25]; music beats left without a dance
-beat cost extra), and `warp_motion` resamples the motion piecewise linearly between the pairs (root
-linear, rotations slerp), so the dance's beats fall on the music's.
+beat cost extra), and `lodge.post.warp.warp_motion` resamples the motion piecewise linearly between
+the pairs (root linear, rotations slerp), so the dance's beats fall on the music's.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..constants import N_JOINTS
-from ..motion import pack_motion, relabel_contacts, unpack_motion
-from ..rotations import matrix_to_quaternion, quaternion_to_matrix
 
 MIN_STRETCH, MAX_STRETCH = 0.8, 1.25
 
@@ -91,29 +88,3 @@ def time_map(dance_pairs: np.ndarray, music_pairs: np.ndarray, n_dance: int, mus
     src = np.interp(out_t, xs, ys)
     keep = (out_t >= xs[0]) & (src >= 0) & (src <= n_dance - 1)
     return src[keep], out_t[keep]
-
-
-def warp_motion(motion: np.ndarray, src_times: np.ndarray) -> np.ndarray:
-    """Resample a (T,139) motion at fractional frame times: root linear, rotations slerp, contacts relabelled."""
-    _, transl, rot = unpack_motion(np.asarray(motion, np.float32))
-    quat = np.asarray(matrix_to_quaternion(rot), dtype=np.float64)
-    # keep each joint's quaternions in one hemisphere over time so neighbours interpolate the short way
-    for t in range(1, len(quat)):
-        flip = np.sum(quat[t] * quat[t - 1], -1) < 0
-        quat[t, flip] *= -1
-    lo = np.clip(np.floor(src_times).astype(int), 0, len(motion) - 1)
-    hi = np.clip(lo + 1, 0, len(motion) - 1)
-    w = (src_times - lo)[:, None]
-    tr = (1 - w) * transl[lo] + w * transl[hi]
-    q0, q1 = quat[lo], quat[hi]
-    dot = np.clip(np.sum(q0 * q1, -1, keepdims=True), -1.0, 1.0)
-    theta = np.arccos(dot)
-    sin = np.sin(theta)
-    ww = w[:, None, :]
-    small = sin < 1e-6
-    a = np.where(small, 1 - ww, np.sin((1 - ww) * theta) / np.where(small, 1, sin))
-    b = np.where(small, ww, np.sin(ww * theta) / np.where(small, 1, sin))
-    q = a * q0 + b * q1
-    rotm = quaternion_to_matrix(q.astype(np.float32))
-    out = pack_motion(np.zeros((len(src_times), 4)), tr, np.asarray(rotm).reshape(-1, N_JOINTS, 3, 3))
-    return relabel_contacts(out)

@@ -10,7 +10,7 @@ import numpy as np
 from ..baselines import DEFAULT_OVERLAP, edge_long_generation, retrieval_dance
 from ..constants import FPS
 from ..data.dataset import CorpusItem
-from ..footlock import lock_feet
+from ..post.footlock import lock_feet
 from ..metrics import FeatureSet, evaluate_sequences
 from ..motion import motion_to_joints
 from .data import features_from_music
@@ -94,7 +94,7 @@ def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFA
                     note="the two diffusion stages' output as it comes"),
             RowSpec("No foot lock", "ablation", "lodge", ddim + (("foot_lock", False),)),
             RowSpec("With beat sync", "ablation", "lodge", ddim + (("beat_sync", True),),
-                    note="re-timed onto the beats (lodge.beat_sync; off by default)"),
+                    note="re-timed onto the beats (lodge.post.beat_sync; off by default)"),
         ]
         for s in sorted({0.0, 0.25, 0.5, 0.75, 1.0, float(default_soft)}):
             opts = ddim_any_s + (("soft", s),)

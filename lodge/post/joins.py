@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .constants import N_JOINTS
-from .motion import pack_motion, unpack_motion
+from ..constants import N_JOINTS
+from ..motion import pack_motion, unpack_motion
 
 BLEND_FRAMES = 12  # 0.4 s: how far into the generated frames a rotation gap is faded out
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .constants import FOOT_JOINTS, ROOT_SLICE
-from .motion import motion_to_joints
+from ..constants import FOOT_JOINTS, ROOT_SLICE
+from ..motion import motion_to_joints
 
 CONTACT_HEIGHT = 0.05  # m
 SMOOTH_SIGMA = 2.0  # frames: a foot that touches and leaves the floor on alternate frames must not make the body judder
