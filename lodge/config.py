@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .constants import GLOBAL_LEN, PRIM_LEN, SEG_LEN
+from .constants import PRIM_LEN
+
+
+class GenreError(ValueError):
+    """The requested genre is not one the checkpoint knows."""
 
 
 @dataclass
@@ -60,11 +64,9 @@ class LodgeConfig:
     # Both stages work in coordinates where the crop's first frame stands at the origin facing +z
     # (rotation about the vertical too, not only a shift). Off for checkpoints trained before it.
     canonical_heading: bool = False
-    seg_len: int = SEG_LEN
-    global_len: int = GLOBAL_LEN
+    # Frames of a characteristic primitive (the global network's token layout depends on it). The
+    # segment, window and cue counts are fixed by the method (lodge.constants, lodge.primitives).
     prim_len: int = PRIM_LEN
-    n_hard: int = 5
-    n_soft: int = 8
 
     def __post_init__(self) -> None:
         self.genres = list(self.genres)
@@ -78,17 +80,12 @@ class LodgeConfig:
         """Number of genres the networks are conditioned on."""
         return len(self.genres)
 
-    @property
-    def n_prims(self) -> int:
-        """Primitives per global window (hard + soft)."""
-        return self.n_hard + self.n_soft
-
     def genre_index(self, genre: str) -> int:
-        """Index of a genre name; ValueError listing the known genres otherwise."""
-        try:
-            return self.genres.index(genre)
-        except ValueError:
-            raise ValueError(f"unknown genre {genre!r}; this model knows: {', '.join(self.genres)}") from None
+        """Index of a genre name (case-insensitive); :class:`GenreError` listing the known genres otherwise."""
+        lowered = [g.lower() for g in self.genres]
+        if str(genre).lower() not in lowered:
+            raise GenreError(f"Unknown genre {genre!r}. This model knows: {', '.join(self.genres)}.")
+        return lowered.index(str(genre).lower())
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""

@@ -24,7 +24,8 @@ import torch
 
 from .audio import MusicFeatures, analyze_music, music_features
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
-from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN
+from .config import GenreError  # noqa: F401 - part of the pipeline API
+from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN, SEGS_PER_WINDOW
 from .dance import Dance, Primitive
 from .diffusion import GaussianDiffusion
 from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
@@ -36,10 +37,6 @@ DEFAULT_DDIM_STEPS = 50
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 # A progress callback gets the stage name ("music", "global", "local") and the fraction done in it.
 ProgressFn = Callable[[str, float], None]
-
-
-class GenreError(ValueError):
-    """The requested genre is not one the checkpoint knows."""
 
 
 def default_device() -> str:
@@ -97,10 +94,7 @@ class LodgePipeline:
 
     def genre_index(self, genre: str) -> int:
         """Index of a genre name (case-insensitive); GenreError with the known list otherwise."""
-        lowered = [g.lower() for g in self.genres]
-        if str(genre).lower() not in lowered:
-            raise GenreError(f"Unknown genre {genre!r}. This model knows: {', '.join(self.genres)}.")
-        return lowered.index(str(genre).lower())
+        return self.cfg.genre_index(genre)
 
     # ------------------------------------------------------------------ public call
 
@@ -312,7 +306,7 @@ class LodgePipeline:
             hard_mask[seg, :HARD_GUIDE] = True
             hard_values[seg, -HARD_GUIDE:] = end_cue[:HARD_GUIDE]
             hard_mask[seg, -HARD_GUIDE:] = True
-            w, local = divmod(seg, 4)
+            w, local = divmod(seg, SEGS_PER_WINDOW)
             for j in (2 * local, 2 * local + 1) if use_soft else ():
                 cue = planar_transform(prims[w, N_HARD + j], *frames[seg]) if canonical else prims[w, N_HARD + j]
                 start = plan.soft_starts[w, j] - seg * SEG_LEN

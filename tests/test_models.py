@@ -6,7 +6,7 @@ import torch
 from lodge import rotations as R
 from lodge.config import LodgeConfig, NetConfig
 from lodge.constants import MOTION_DIM, MUSIC_DIM, N_JOINTS
-from lodge.losses import DEFAULT_WEIGHTS, diffusion_losses
+from lodge.train.losses import DEFAULT_WEIGHTS, diffusion_losses
 from lodge.models import (
     GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters, foot_features, hinge_d_loss,
     hinge_g_loss,

@@ -23,7 +23,7 @@ from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
 from ..constants import HARD_GUIDE, PRIM_LEN
 from ..diffusion import GaussianDiffusion
-from ..losses import diffusion_losses
+from .losses import diffusion_losses
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss
 from ..motion import Normalizer

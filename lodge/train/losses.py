@@ -10,8 +10,8 @@ from typing import Optional
 
 import torch
 
-from .constants import CONTACT_SLICE, FOOT_JOINTS
-from .motion import motion_to_joints
+from ..constants import CONTACT_SLICE, FOOT_JOINTS
+from ..motion import motion_to_joints
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "x0": 0.636,
