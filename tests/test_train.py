@@ -91,3 +91,19 @@ def test_stages_trained_apart_merge_into_one_checkpoint(corpus, tmp_path):
     (tmp_path / "l" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="normalisers"):
         merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "bad")
+
+
+def test_two_process_cpu_training_under_torchrun(corpus, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "lodge",
+           "train", "local", "--data", str(corpus), "--out", str(out), "--preset", "tiny", "--steps", "3",
+           "--batch-size", "2", "--device", "cpu"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    ckpt = load_checkpoint(out)
+    assert ckpt.meta["training_data"]["runs"]["local"]["steps"] == 3
+    assert done.stdout.count("checkpoint written") == 2  # both processes finish; only the first one logs steps

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
@@ -73,6 +76,27 @@ def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
         weight = it.meta.get("weight") if isinstance(it.meta, dict) else None
         tracks.append(Track.from_arrays(it.motion, it.music, genres.index(it.genre), weight if isinstance(weight, np.ndarray) else None))
     return tracks, genres
+
+
+def init_distributed(device: str) -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched by torchrun (gloo on CPU, nccl on GPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if str(device).startswith("cuda") else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def average_gradients(module: torch.nn.Module, world: int) -> None:
+    """Average a module's gradients over the processes (for the discriminator, which is not DDP-wrapped
+    because it runs several forward passes per step)."""
+    if world == 1:
+        return
+    for param in module.parameters():
+        if param.grad is not None:
+            dist.all_reduce(param.grad)
+            param.grad /= world
 
 
 def random_cue_mask(batch: int, frames: int, rng: np.random.Generator, device=None) -> torch.Tensor:
@@ -137,9 +161,12 @@ class Trainer:
         self.log = log
         self.out = Path(settings.out)
         self.out.mkdir(parents=True, exist_ok=True)
-        torch.manual_seed(settings.seed)
-        self.rng = np.random.default_rng(settings.seed)
+        self.rank, self.world = init_distributed(settings.device)
         self.device = torch.device(settings.device)
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.manual_seed(settings.seed)  # the same initial weights on every process
+        self.rng = np.random.default_rng(settings.seed)
         existing = self._existing_checkpoint()
         genres = existing.cfg.genres if existing else None
         self.tracks, genres = _load_tracks(settings.data, "train", genres)
@@ -161,6 +188,8 @@ class Trainer:
         self.other = (glob if settings.stage != "global" else local).to(self.device).eval()
         self.model = (glob if settings.stage == "global" else local).to(self.device).train()
         self.ema = copy.deepcopy(self.model).eval()
+        # What the training step calls: the network itself, or its DDP wrapper under torchrun.
+        self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         self.disc = MultiGenreDiscriminator(self.cfg).to(self.device) if settings.stage != "global" else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=settings.lr, betas=(0.5, 0.99)) if self.disc else None
@@ -169,6 +198,11 @@ class Trainer:
         self.history: list[dict] = []
         self.seconds = 0.0
         self._resume()
+        # Each process draws its own batches and noise (after the shared initialisation above).
+        self.rng = np.random.default_rng([self.s.seed + self.step, self.rank])
+        torch.manual_seed(self.s.seed + self.step + 7919 * self.rank)
+        if self.rank != 0:
+            self.log = lambda _message: None
         self.log(
             f"[{settings.stage}] {len(self.tracks)} train tracks, genres {self.cfg.genres}, "
             f"{count_parameters(self.model) / 1e6:.2f} M parameters, device {self.device}"
@@ -203,7 +237,6 @@ class Trainer:
             self.disc.load_state_dict(state["disc"])
             self.disc_opt.load_state_dict(state["disc_opt"])
         self.step, self.history, self.seconds = state["step"], state["history"], state.get("seconds", 0.0)
-        self.rng = np.random.default_rng(self.s.seed + self.step)
         self.log(f"[{self.s.stage}] resumed at step {self.step}")
 
     def _resume_from_checkpoint(self) -> None:
@@ -223,15 +256,35 @@ class Trainer:
         self.step, self.seconds = int(run["steps"]), float(run.get("train_minutes", 0.0)) * 60
         if self._history_path().exists():
             self.history = json.loads(self._history_path().read_text())
-        self.rng = np.random.default_rng(self.s.seed + self.step)
         self.log(f"[{self.s.stage}] resumed from the checkpoint's weights at step {self.step} (no optimiser state)")
+
+    def _agree(self, flag: bool) -> bool:
+        """True on every process when it is True on any (so all processes stop at the same step)."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item() > 0)
+
+    def _should_stop(self) -> bool:
+        return self._agree(self._stop_requested)
 
     def request_stop(self, *_args) -> None:
         """Ask the run to save and stop after the current step (also the SIGTERM / SIGINT handler)."""
         self._stop_requested = True
 
     def save(self) -> Path:
-        """Write the resumable state, the loss curve and the sampling checkpoint (EMA weights)."""
+        """Write the resumable state, the loss curve and the sampling checkpoint (EMA weights).
+
+        Under torchrun only the first process writes; the others wait for it.
+        """
+        if self.rank == 0:
+            self._write()
+        if self.world > 1:
+            dist.barrier()
+        return self.out
+
+    def _write(self) -> Path:
         torch.save(
             {
                 "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
@@ -312,7 +365,7 @@ class Trainer:
         t = self.diffusion.sample_timesteps(b, device=self.device)
         x_t = self.diffusion.q_sample(prims, t, torch.randn_like(prims))
         kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=self.device).expand(b, p)
-        pred = self.model(x_t, t, music, genre, frames, kinds, self._drop_mask(b))
+        pred = self.forward_model(x_t, t, music, genre, frames, kinds, self._drop_mask(b))
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
@@ -330,13 +383,14 @@ class Trainer:
             x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
-        pred = self.model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
+        pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight)
         total = losses["total"]
         if self.disc is not None and self.step >= self.s.disc_start:
             d_loss = hinge_d_loss(self.disc(motion), self.disc(pred.detach()), genre)
             self.disc_opt.zero_grad(set_to_none=True)
             d_loss.backward()
+            average_gradients(self.disc, self.world)
             self.disc_opt.step()
             g_loss = hinge_g_loss(self.disc(pred), genre)
             losses["disc"], losses["adv"] = d_loss.detach(), g_loss.detach()
@@ -370,7 +424,7 @@ class Trainer:
                 signal.signal(sig, handler)
 
     def _loop(self, start: float, start_seconds: float, acc: dict, path: Path) -> Path:
-        while self.step < self.s.steps and not self._stop_requested:
+        while self.step < self.s.steps and not self._should_stop():
             lr_scale = 0.5 * (1 + math.cos(math.pi * self.step / max(1, self.s.steps)))
             for group in self.opt.param_groups:
                 group["lr"] = self.s.lr * max(0.05, lr_scale)
@@ -386,7 +440,7 @@ class Trainer:
                 self.log(f"[{self.s.stage}] step {self.step}/{self.s.steps} "
                          + " ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("step", "seconds"))
                          + f" ({self.seconds:.0f} s)")
-            out_of_time = self.s.max_minutes is not None and (time.perf_counter() - start) / 60 > self.s.max_minutes
+            out_of_time = self._agree(self.s.max_minutes is not None and (time.perf_counter() - start) / 60 > self.s.max_minutes)
             if self.step % self.s.save_every == 0 or out_of_time:
                 path = self.save()
             if out_of_time:
