@@ -81,14 +81,12 @@ def edge_long_generation(
     Returns:
         A :class:`Dance` with ``timings["local"]`` the diffusion seconds and ``timings["global"] = 0``.
     """
-    from .pipeline import DEFAULT_DDIM_STEPS
 
     t0 = time.perf_counter()
     genre_id = pipe.genre_index(genre)
     num_frames = features.num_frames
     starts = window_starts(num_frames, SEG_LEN, overlap)
     music = pipe._normalised_music(features.features, int(starts[-1]) + SEG_LEN)
-    steps = steps or (DEFAULT_DDIM_STEPS if sampler == "ddim" else None)
     n_iter = len(pipe.diffusion.timesteps(sampler, steps))
     gw = pipe.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
     generator = torch.Generator(device=pipe.device).manual_seed(int(seed))

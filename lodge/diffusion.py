@@ -36,13 +36,88 @@ def _broadcast(values: torch.Tensor, ndim: int) -> torch.Tensor:
     return values.reshape(-1, *([1] * (ndim - 1)))
 
 
+DEFAULT_DDIM_STEPS = 50  # the library's default number of DDIM iterations
+
+
+class Scheduler:
+    """How the reverse process walks from x_T to x_0: which timesteps it visits and one update.
+
+    A scheduler knows the noise schedule (``alphas_cumprod``) and nothing of the network or of
+    Lodge's cue guidance, which :meth:`GaussianDiffusion.sample` applies around each update.
+    """
+
+    name = ""
+    default_steps: int | None = None  # None: every step of the schedule
+
+    def __init__(self, alphas_cumprod: torch.Tensor):
+        self.alphas_cumprod = alphas_cumprod
+        self.num_steps = len(alphas_cumprod)
+
+    def timesteps(self, steps: Optional[int] = None) -> list[int]:
+        """The descending timesteps visited: ``steps`` evenly spaced ones (the default when None),
+        always ending at 0."""
+        if steps is None:
+            steps = self.default_steps or self.num_steps
+        steps = int(steps)
+        if not 1 <= steps <= self.num_steps:
+            raise ValueError(f"steps must be between 1 and {self.num_steps}, got {steps}")
+        grid = torch.linspace(self.num_steps - 1, 0, steps, dtype=torch.float64).round().long().tolist()
+        return sorted(set(grid), reverse=True)
+
+    def step(self, x0: torch.Tensor, x_t: torch.Tensor, t: int, t_prev: int,
+             randn: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """x_{t_prev} from x_t and the predicted x0 (``randn`` draws fresh noise of x's shape)."""
+        raise NotImplementedError
+
+
+class DDIMScheduler(Scheduler):
+    """DDIM with eta = 0: deterministic given x_T; 50 evenly spaced steps by default."""
+
+    name = "ddim"
+    default_steps = DEFAULT_DDIM_STEPS
+
+    def step(self, x0, x_t, t, t_prev, randn):
+        abar_t = float(self.alphas_cumprod[t])
+        abar_p = float(self.alphas_cumprod[t_prev])
+        eps = (x_t - math.sqrt(abar_t) * x0) / math.sqrt(1.0 - abar_t)
+        return math.sqrt(abar_p) * x0 + math.sqrt(1.0 - abar_p) * eps
+
+
+class DDPMScheduler(Scheduler):
+    """Ancestral DDPM sampling from the posterior; all steps by default, or a respaced chain over
+    fewer evenly spaced steps."""
+
+    name = "ddpm"
+    default_steps = None
+
+    def step(self, x0, x_t, t, t_prev, randn):
+        abar_t = float(self.alphas_cumprod[t])
+        abar_p = float(self.alphas_cumprod[t_prev])
+        beta = 1.0 - abar_t / abar_p  # beta of the (possibly respaced) step t_prev -> t
+        c0 = math.sqrt(abar_p) * beta / (1.0 - abar_t)
+        ct = math.sqrt(1.0 - beta) * (1.0 - abar_p) / (1.0 - abar_t)
+        var = beta * (1.0 - abar_p) / (1.0 - abar_t)
+        return c0 * x0 + ct * x_t + math.sqrt(var) * randn()
+
+
+SCHEDULERS: dict[str, type[Scheduler]] = {cls.name: cls for cls in (DDIMScheduler, DDPMScheduler)}
+
+
 class GaussianDiffusion:
-    """Forward noising and the DDPM / DDIM reverse samplers for an x0-predicting network."""
+    """Forward noising, and sampling with any :class:`Scheduler` plus Lodge's hard / soft guidance."""
 
     def __init__(self, num_steps: int = 1000):
         self.num_steps = int(num_steps)
         self.alphas_cumprod = cosine_alphas_cumprod(self.num_steps)  # float64
         self.betas = 1.0 - self.alphas_cumprod / torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]])
+
+    def scheduler(self, sampler: "str | Scheduler") -> Scheduler:
+        """A scheduler on this noise schedule by name ("ddim", "ddpm"), or the given one unchanged."""
+        if isinstance(sampler, Scheduler):
+            return sampler
+        if sampler not in SCHEDULERS:
+            raise ValueError(f"unknown sampler {sampler!r}; expected one of {', '.join(repr(k) for k in SCHEDULERS)}")
+        return SCHEDULERS[sampler](self.alphas_cumprod)
 
     # ----------------------------------------------------------------- forward process
     def _abar(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -57,18 +132,9 @@ class GaussianDiffusion:
         """Uniform training timesteps, (batch,) long."""
         return torch.randint(0, self.num_steps, (batch,), generator=generator, device=device)
 
-    def timesteps(self, sampler: str, steps: Optional[int]) -> list[int]:
-        """The descending timesteps a sampler visits: DDPM all of them by default, DDIM ``steps``
-        evenly spaced ones (50 by default). The last visited step is always 0."""
-        if sampler not in ("ddpm", "ddim"):
-            raise ValueError(f"unknown sampler {sampler!r}; expected 'ddim' or 'ddpm'")
-        if steps is None:
-            steps = self.num_steps if sampler == "ddpm" else 50
-        steps = int(steps)
-        if not 1 <= steps <= self.num_steps:
-            raise ValueError(f"steps must be between 1 and {self.num_steps}, got {steps}")
-        grid = torch.linspace(self.num_steps - 1, 0, steps, dtype=torch.float64).round().long().tolist()
-        return sorted(set(grid), reverse=True)
+    def timesteps(self, sampler: "str | Scheduler", steps: Optional[int]) -> list[int]:
+        """The descending timesteps a sampler visits (see :meth:`Scheduler.timesteps`)."""
+        return self.scheduler(sampler).timesteps(steps)
 
     # ----------------------------------------------------------------- reverse process
     def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float) -> torch.Tensor:
@@ -87,7 +153,7 @@ class GaussianDiffusion:
         denoise_fn: DenoiseFn,
         shape: tuple[int, ...],
         *,
-        sampler: str = "ddim",
+        sampler: "str | Scheduler" = "ddim",
         steps: Optional[int] = None,
         guidance_weight: float = 2.0,
         hard_mask: Optional[torch.Tensor] = None,
@@ -105,7 +171,8 @@ class GaussianDiffusion:
 
         Args:
             denoise_fn: ``(x_t, t (B,), drop_mask (B,) bool) -> x0_pred``.
-            sampler: "ddpm" (posterior sampling, stochastic) or "ddim" (eta = 0, deterministic given x_T).
+            sampler: a :class:`Scheduler`, or its name: "ddpm" (posterior sampling, stochastic) or "ddim"
+                (eta = 0, deterministic given x_T).
             steps: number of denoising iterations (DDPM default: all ``num_steps``; DDIM default 50).
                 DDPM with fewer steps samples the respaced chain over the same evenly spaced steps.
             guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
@@ -145,10 +212,10 @@ class GaussianDiffusion:
         hard_mask, hard_values = prep(hard_mask, hard_values)
         soft_mask, soft_values = prep(soft_mask, soft_values)
 
-        ts = self.timesteps(sampler, steps)
+        scheduler = self.scheduler(sampler)
+        ts = scheduler.timesteps(steps)
         n = len(ts)
         n_soft = int(round(soft_fraction * n)) if soft_mask is not None else 0
-        abar_all = self.alphas_cumprod
 
         # Noise is drawn on the generator's own device, so a CPU generator gives the same numbers
         # whichever device the network runs on.
@@ -182,20 +249,7 @@ class GaussianDiffusion:
             for mask, values in guides:
                 x0 = torch.where(mask, values, x0)
 
-            if t_prev < 0:
-                x = x0
-            else:
-                abar_t = float(abar_all[t])
-                abar_p = float(abar_all[t_prev])
-                if sampler == "ddim":
-                    eps = (x - math.sqrt(abar_t) * x0) / math.sqrt(1.0 - abar_t)
-                    x = math.sqrt(abar_p) * x0 + math.sqrt(1.0 - abar_p) * eps
-                else:
-                    beta = 1.0 - abar_t / abar_p  # beta of the (possibly respaced) step t_prev -> t
-                    c0 = math.sqrt(abar_p) * beta / (1.0 - abar_t)
-                    ct = math.sqrt(1.0 - beta) * (1.0 - abar_p) / (1.0 - abar_t)
-                    var = beta * (1.0 - abar_p) / (1.0 - abar_t)
-                    x = c0 * x0 + ct * x + math.sqrt(var) * randn()
+            x = x0 if t_prev < 0 else scheduler.step(x0, x, t, t_prev, randn)
             if progress is not None:
                 progress(i + 1, n)
 

@@ -27,13 +27,12 @@ from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .config import GenreError  # noqa: F401 - part of the pipeline API
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN, SEGS_PER_WINDOW
 from .dance import Dance, Primitive
-from .diffusion import GaussianDiffusion
+from .diffusion import SCHEDULERS, GaussianDiffusion
 from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
 from .motion import align_transform, canonical_transform, invert_planar, mirror_motion, motion_to_joints, planar_transform
 from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default"
-DEFAULT_DDIM_STEPS = 50
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 # A progress callback gets the stage name ("music", "global", "local") and the fraction done in it.
 ProgressFn = Callable[[str, float], None]
@@ -147,8 +146,8 @@ class LodgePipeline:
                 Off by default: the shipped model's dances already align as well as the ground truth's.
             progress: callback(stage, fraction) for "music", "global" and "local".
         """
-        if sampler not in ("ddim", "ddpm"):
-            raise ValueError(f"Unknown sampler {sampler!r}: use 'ddim' or 'ddpm'.")
+        if sampler not in SCHEDULERS:
+            raise ValueError(f"Unknown sampler {sampler!r}: use {' or '.join(repr(k) for k in SCHEDULERS)}.")
         soft = self.default_soft if soft is None else soft
         if not 0.0 <= float(soft) <= 1.0:
             raise ValueError(f"soft must be between 0 and 1, got {soft}.")
@@ -168,7 +167,6 @@ class LodgePipeline:
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
         music = self._normalised_music(features.features, plan.num_windows * GLOBAL_LEN)
         gw = self.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
-        steps = steps or (DEFAULT_DDIM_STEPS if sampler == "ddim" else None)
 
         t1 = time.perf_counter()
         prims = self._global_stage(music, genre_id, plan, sampler, steps, gw, generator, progress)

@@ -210,3 +210,24 @@ def test_bad_arguments():
     a = d.sample(fn, SHAPE, steps=3, generator=gen())
     b = d.sample(fn, SHAPE, steps=3, soft_values=torch.ones(SHAPE), hard_values=torch.ones(SHAPE), generator=gen())
     assert torch.equal(a, b)
+
+
+def test_schedulers_are_components_the_sampler_is_given():
+    from lodge.diffusion import DDIMScheduler, DDPMScheduler
+
+    d = GaussianDiffusion(100)
+    ddim = d.scheduler("ddim")
+    assert isinstance(ddim, DDIMScheduler) and isinstance(d.scheduler("ddpm"), DDPMScheduler)
+    assert d.scheduler(ddim) is ddim
+    assert len(ddim.timesteps(None)) == 50 and d.scheduler("ddpm").timesteps(None) == list(range(99, -1, -1))
+    with pytest.raises(ValueError):
+        ddim.timesteps(0)
+
+    def denoise(x, t, drop):
+        return torch.zeros_like(x)
+
+    by_name = d.sample(denoise, (2, 8), sampler="ddim", steps=5, guidance_weight=1.0,
+                       generator=torch.Generator().manual_seed(0))
+    by_object = d.sample(denoise, (2, 8), sampler=ddim, steps=5, guidance_weight=1.0,
+                         generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(by_name, by_object)
