@@ -97,5 +97,8 @@ def song_realism(pipe, songs: list[SongEntry], options: dict, reference: dict[st
 
 def reference_source(path: str | Path | None = None) -> str:
     """Where the real-dancer reference comes from, in one line."""
-    data = json.loads(Path(path or REFERENCE_PATH).read_text())
-    return f"{Path(path or REFERENCE_PATH).name}: {data.get('source', 'unknown source')}"
+    path = Path(path or REFERENCE_PATH)
+    data = json.loads(path.read_text())
+    minutes = sum(g.get("minutes", 0.0) for g in data.get("genres", {}).values())
+    takes = sum(g.get("takes", 0) for g in data.get("genres", {}).values())
+    return f"`{path.name}` (CMU dance mocap, {takes} takes, {minutes:.0f} min; made by `{data.get('command', '?')}`)"

@@ -141,7 +141,8 @@ class Generator:
             self.primitives[spec.key()] = prims
         return out
 
-    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str,
+             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(motion, joints of the placed primitives or None) of one item's dance."""
         feats = features_from_music(item.music)
         if kind == "lodge":

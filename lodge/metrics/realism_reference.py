@@ -8,7 +8,8 @@ as the training corpus is. Each piece gives speed, pose spread and heading snaps
 (:mod:`lodge.metrics.realism`), and primitive energy of real primitives placed the way generation
 places them: :func:`lodge.primitives.plan_primitives` driven by the piece's own kinematic beats and
 kinetic energy (:func:`lodge.primitives.dance_beats`), the 5 hard and 8 soft cues of every 1024-frame
-window (a join shared by two windows counted once), those lying wholly inside the piece. Pieces are pooled per genre weighted by duration.
+window (a join shared by two windows counted once), those lying wholly inside the piece. Pieces are
+pooled per genre weighted by duration.
 """
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import FPS, GLOBAL_LEN, PRIM_LEN
+from ..data.bvh import read_bvh
+from ..data.cmu import CMU_ACKNOWLEDGEMENT, GENRE_MERGES, clean_pieces, read_glitches, read_manifest
+from ..data.retarget import retarget
+from ..primitives import cut_primitives, dance_beats, plan_primitives
 from .realism import RealismStats, pool_stats, realism_stats
 
 REFERENCE_PATH = Path(__file__).with_name("realism_reference.json")
@@ -34,8 +39,6 @@ def real_primitive_starts(joints: np.ndarray) -> np.ndarray:
     The dance's kinematic beats and kinetic energy drive the planner (as in training's global
     windows); every window contributes its 5 hard cues (segment joins) and 8 soft cues.
     """
-    from ..primitives import dance_beats, plan_primitives
-
     beats, energy = dance_beats(joints)
     plan = plan_primitives(len(joints), beats, energy)
     starts = (plan.window_prim_frames() + GLOBAL_LEN * np.arange(plan.num_windows)[:, None]).ravel()
@@ -47,8 +50,6 @@ def real_primitive_joints(joints: np.ndarray) -> np.ndarray:
 
     Forward kinematics is per frame, so cutting the dance's joints equals the FK of the cut motion.
     """
-    from ..primitives import cut_primitives
-
     return cut_primitives(np.asarray(joints), 0, real_primitive_starts(joints))
 
 
@@ -60,10 +61,6 @@ def piece_stats(joints: np.ndarray) -> RealismStats:
 
 def cmu_piece_joints(cmu_dir: Path, log=None):
     """Yield (genre, take id, (T, 22, 3) joints) for every clean piece of every take in `cmu_dir`."""
-    from ..data.bvh import read_bvh
-    from ..data.cmu import clean_pieces, read_glitches, read_manifest
-    from ..data.retarget import retarget
-
     glitches = read_glitches(cmu_dir)
     for take in read_manifest(cmu_dir):
         bvh = read_bvh(cmu_dir / take.file)
@@ -85,8 +82,6 @@ def build_reference(cmu_dir: Path, log=None) -> dict:
         stats[genre].append(piece_stats(joints))
         takes[genre].add(take_id)
         prims[genre] += len(real_primitive_starts(joints))
-    from ..data.cmu import CMU_ACKNOWLEDGEMENT, GENRE_MERGES
-
     manifest = (cmu_dir / "manifest.csv").read_bytes()
     genres = {}
     for genre in sorted(stats):
