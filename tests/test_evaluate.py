@@ -78,7 +78,9 @@ def test_evaluate_command_writes_full_table(tiny_checkpoint, tmp_path, capsys):
     checks = result["checks"]
     assert set(checks) == {"bas", "fsr", "freeze", "genre"}
     assert checks["freeze"]["windows"] == 3 and checks["genre"]["items"] == 1
+    assert result["realism"]["items"]["genres"][0]["dances"] >= 1 and result["realism"]["songs"] is None
     md = (out / "results.md").read_text()
+    assert md.index("## Realism per genre") < md.index("## Table 1")  # the realism table leads
     for text in ["FIDk ↓", "FIDg ↓", "FSR ↓", "Divk ↑", "Divg ↑", "BAS ↑", "Run time", "## Ablations",
                  "never freezes", "genre matters", "45.56"] + names:
         assert text in md, text

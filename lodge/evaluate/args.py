@@ -24,3 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freeze-seconds", type=float, default=180.0, help="length of the never-freezes song")
     parser.add_argument("--check-items", type=int, default=4, help="items used by the genre-matters check")
     parser.add_argument("--no-checks", dest="checks", action="store_false", help="skip the acceptance checks")
+    parser.add_argument("--songs", nargs="+", default=[], metavar="PATH=GENRE",
+                        help="full-length songs for the realism table, each PATH=GENRE (GENRE 'all': every genre "
+                             "of the model); 'default': the examples under their genres and the corpus' held-out "
+                             "test song in every genre")
+    parser.add_argument("--realism-only", action="store_true",
+                        help="only the realism tables: generate the Lodge row (default settings), skip Table 1 "
+                             "and the acceptance checks")
+    parser.add_argument("--per-genre", type=int, default=None, metavar="K",
+                        help="only K items of each genre, evenly spread within it (0: no items, songs only)")
+    parser.add_argument("--reference", default=None,
+                        help="real-dancer realism reference JSON (default: the one shipped in lodge/metrics)")

@@ -51,3 +51,23 @@ def looped_song(items: Sequence[CorpusItem], seconds: float) -> MusicFeatures:
     music = np.concatenate([np.asarray(it.music, np.float32) for it in items])
     reps = int(np.ceil(frames / len(music)))
     return features_from_music(np.tile(music, (reps, 1))[:frames])
+
+
+def spread(items: Sequence[CorpusItem], k: int) -> list[CorpusItem]:
+    """``k`` items evenly spread over the list (in split.json order, grouped by take), not just its first."""
+    if k >= len(items):
+        return list(items)
+    if k <= 0:
+        return []
+    pick = np.unique(np.linspace(0, len(items) - 1, k).round().astype(int))
+    return [items[i] for i in pick]
+
+
+def per_genre(items: Sequence[CorpusItem], k: int) -> list[CorpusItem]:
+    """At most ``k`` items of each genre, evenly spread within the genre; split order kept."""
+    chosen: set[int] = set()
+    for genre in sorted({it.genre for it in items}):
+        idx = [i for i, it in enumerate(items) if it.genre == genre]
+        if k > 0:
+            chosen.update(idx[j] for j in np.unique(np.linspace(0, len(idx) - 1, k).round().astype(int)))
+    return [it for i, it in enumerate(items) if i in chosen]

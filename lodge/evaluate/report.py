@@ -56,6 +56,55 @@ def _check_lines(checks: dict) -> list[str]:
     return out
 
 
+def _r(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _yes(ok) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _realism_table(table: dict) -> list[str]:
+    bars = table["bars"]
+    lines = [f"| genre | dances | min | speed gen / real (m/s) | speed ratio ({bars['speed']}) | spread gen / real (m) "
+             f"| spread ratio ({bars['spread']}) | heading snaps/min gen / real ({bars['snaps']}) "
+             f"| primitive energy gen / real (m²/s²) | energy ratio ({bars['primitive_energy']}) | pass |",
+             "|" + "---|" * 11]
+    for r in table["genres"]:
+        g, real = r["generated"], r["real"] or {}
+        lines.append(
+            f"| {r['genre']} | {r['dances']} | {r['minutes']:.1f} | {_r(g['speed'], 3)} / {_r(real.get('speed'), 3)} "
+            f"| {_r(r.get('speed_ratio'))} | {_r(g['spread'], 3)} / {_r(real.get('spread'), 3)} "
+            f"| {_r(r.get('spread_ratio'))} | {_r(g['snaps_per_min'], 1)} / {_r(real.get('snaps_per_min'), 1)} "
+            f"| {_r(g['primitive_energy'], 3)} / {_r(real.get('primitive_energy'), 3)} "
+            f"| {_r(r.get('primitive_energy_ratio'))} | {_yes(r['pass'])} |")
+    return lines
+
+
+def realism_lines(realism: dict) -> list[str]:
+    """The realism section: per-genre tables on the test items and on whole songs, then each song."""
+    lines = ["## Realism per genre: generated against the real dancers of the genre", "",
+             f"Row: {realism['row']}, the checkpoint's default settings. Real dancers: {realism['reference']}. "
+             "Speed: mean root-relative joint speed; spread: std over time of root-relative joints; heading snap: "
+             "the hip line turning ≥ 60° within 0.2 s; primitive energy: mean squared root-relative joint speed "
+             "inside the placed 8-frame primitives (generated: the global stage's; real: cut where generation "
+             "would place them). Ratios are generated / real; dances pooled per genre by duration.", ""]
+    for key, title in (("items", "Test items, whole length"), ("songs", "Full-length songs")):
+        table = realism.get(key)
+        if table:
+            lines += [f"### {title}: {'all genres pass' if table['pass'] else 'not all genres pass'}", ""]
+            lines += _realism_table(table) + [""]
+    if realism.get("song_dances"):
+        lines += ["Each song:", "", "| song | genre | s | speed ratio | spread ratio | snaps/min | energy ratio | pass |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in realism["song_dances"]:
+            lines.append(f"| {r['song']} | {r['genre']} | {r['seconds']:.0f} | {_r(r.get('speed_ratio'))} "
+                         f"| {_r(r.get('spread_ratio'))} | {r['generated']['snaps_per_min']:.1f} "
+                         f"| {_r(r.get('primitive_energy_ratio'))} | {_yes(r['pass'])} |")
+        lines.append("")
+    return lines
+
+
 def markdown(result: dict) -> str:
     """The whole report as markdown."""
     meta = result["meta"]
@@ -72,8 +121,12 @@ def markdown(result: dict) -> str:
         f"- metrics: {'official-script behaviour (--official)' if meta['official'] else 'correct definitions (lodge/metrics/README.md)'}; "
         "FSR = foot skating ratio; run time = generation seconds per minute of dance (music features precomputed)",
         f"- command: `{meta['command']}`", "",
-        "## Table 1 (shape of the paper's)", "",
     ]
+    if result.get("realism"):
+        lines += realism_lines(result["realism"])
+    if not rows:
+        return "\n".join(lines) + "\n"
+    lines += ["## Table 1 (shape of the paper's)", ""]
     lines += _table([r for r in rows if r["group"] in ("main", "baseline")])
     lines += ["", "Notes:"] + [f"- {r['name']}: {r['note']}" for r in rows if r["note"] and r["group"] != "ablation"]
     errors = [r for r in rows if r["error"]]

@@ -14,6 +14,7 @@ from ..post.footlock import lock_feet
 from ..metrics import FeatureSet, evaluate_sequences
 from ..motion import motion_to_joints
 from .data import features_from_music
+from .realism import primitive_joints
 
 METRICS = ("FIDk", "FIDg", "FSR", "Divk", "Divg", "BAS")
 
@@ -113,6 +114,7 @@ class Generator:
     genres: list[str]
     log: object = None
     cache: dict = field(default_factory=dict)
+    primitives: dict = field(default_factory=dict)  # row key -> (P, 8, 22, 3) primitive joints per dance (Lodge rows)
 
     def dances(self, spec: RowSpec) -> tuple[list[np.ndarray], float | None]:
         """(joints of each test item's dance, generation seconds per generated minute or None)."""
@@ -123,28 +125,34 @@ class Generator:
             self.cache[spec.key()] = out
             return out
         opts = dict(spec.options)
-        joints, seconds, frames = [], 0.0, 0
+        joints, prims, seconds, frames = [], [], 0.0, 0
         for i, (item, genre) in enumerate(zip(self.items, self.genres)):
             t0 = time.perf_counter()
-            motion = self._one(spec.kind, opts, item, genre, seed=i)
+            motion, prim = self._one(spec.kind, opts, item, genre, seed=i)
             seconds += time.perf_counter() - t0
             frames += len(motion)
             joints.append(np.asarray(motion_to_joints(motion), np.float32))
+            prims.append(prim)
             if self.log:
                 self.log(f"  {spec.name}: item {i + 1}/{len(self.items)} ({time.perf_counter() - t0:.1f} s)")
-        out = (joints, seconds / (frames / (60.0 * FPS)))
+        out = (joints, seconds / (frames / (60.0 * FPS)) if frames else None)
         self.cache[spec.key()] = out
+        if spec.kind == "lodge":
+            self.primitives[spec.key()] = prims
         return out
 
-    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str, seed: int) -> np.ndarray:
+    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str,
+             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(motion, joints of the placed primitives or None) of one item's dance."""
         feats = features_from_music(item.music)
         if kind == "lodge":
-            return self.pipe(feats, genre, seed=seed, max_seconds=None, **opts).motion
+            dance = self.pipe(feats, genre, seed=seed, max_seconds=None, **opts)
+            return dance.motion, primitive_joints(dance)
         if kind == "edge":
             # the same foot lock as the Lodge rows, so the comparison is of the samplers alone
-            return lock_feet(edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion)
+            return lock_feet(edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion), None
         if kind == "retrieval":
-            return retrieval_dance(self.train_items, item.genre, len(item), seed=seed)
+            return retrieval_dance(self.train_items, item.genre, len(item), seed=seed), None
         raise ValueError(f"unknown row kind {kind!r}")
 
 

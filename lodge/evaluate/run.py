@@ -16,12 +16,15 @@ from ..baselines import DEFAULT_OVERLAP
 from ..data.dataset import load_corpus
 from ..metrics import MetricOptions, extract_features
 from ..metrics.options import resolve
+from ..metrics.realism_reference import load_reference
 from .checks import (
     BAS_RATIO_MIN, FSR_RATIO_MAX, freeze_check, genre_check, gt_mean_speed, most_common, ratio_check,
 )
-from .data import cut_item, features_from_music, item_joints
+from .data import cut_item, features_from_music, item_joints, per_genre, spread
+from .realism import item_realism, reference_source, song_realism
 from .report import markdown, write_report
 from .rows import Generator, table_rows, score_row
+from .songs import expand_genres, parse_songs
 
 
 @dataclass
@@ -44,6 +47,10 @@ class EvalSettings:
     check_items: int = 4
     checks: bool = True
     quiet: bool = False
+    songs: tuple[str, ...] = ()
+    realism_only: bool = False
+    per_genre: int | None = None
+    reference: str | None = None
 
 
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
@@ -52,7 +59,8 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         data=args.data, checkpoint=args.checkpoint, split=args.split, steps=args.steps, ddpm_steps=args.ddpm_steps,
         seconds=args.seconds, official=args.official, ablations=args.ablations, out=args.out, limit=args.limit,
         device=args.device, overlap=args.overlap, freeze_seconds=args.freeze_seconds, check_items=args.check_items,
-        checks=args.checks,
+        checks=args.checks, songs=tuple(args.songs), realism_only=args.realism_only, per_genre=args.per_genre,
+        reference=args.reference,
     )
 
 
@@ -88,37 +96,49 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
     if not (data / "split.json").is_file():
         raise FileNotFoundError(f"no corpus at {data}: expected items/ and split.json")
     items = [cut_item(it, settings.seconds) for it in load_corpus(data, settings.split)]
+    if settings.per_genre is not None:
+        items = per_genre(items, settings.per_genre)
     if settings.limit and settings.limit < len(items):
-        # Evenly spread over the split (in split.json order, grouped by take), not just its first takes.
-        pick = np.unique(np.linspace(0, len(items) - 1, settings.limit).round().astype(int))
-        items = [items[i] for i in pick]
-    if not items:
+        items = spread(items, settings.limit)
+    songs = parse_songs(list(settings.songs), data)
+    if not items and not (settings.realism_only and songs):
         raise ValueError(f"split {settings.split!r} of {data} has no items")
-    train = load_corpus(data, "train") if settings.split != "train" else list(items)
+    if settings.realism_only:
+        train = []
+    else:
+        train = load_corpus(data, "train") if settings.split != "train" else list(items)
     pipe = LodgePipeline.from_pretrained(settings.checkpoint, device=settings.device)
+    songs = expand_genres(songs, pipe.genres)
+    reference = load_reference(settings.reference)
     known = {g.lower(): g for g in pipe.genres}
     genres = [known.get(it.genre.lower(), pipe.genres[0]) for it in items]
     fallbacks = sorted({it.genre for it in items if it.genre.lower() not in known})
 
     options = MetricOptions.official() if settings.official else resolve(None)
-    gt = [item_joints(it) for it in items]
-    gt_features = extract_features(gt, options)
+    gt = [] if settings.realism_only else [item_joints(it) for it in items]
+    gt_features = None if settings.realism_only else extract_features(gt, options)
     beats = [features_from_music(it.music).beats for it in items]
     gen = Generator(pipe, items, train, genres, log=log)
+    specs = table_rows(settings.steps, settings.ddpm_steps, settings.ablations, settings.overlap,
+                       default_soft=pipe.default_soft)
+    lodge_spec = specs[1]  # Lodge (DDIM), the checkpoint's default settings
+    realism = {"reference": reference_source(settings.reference), "row": lodge_spec.name,
+               "items": item_realism(gen, lodge_spec, reference) if items else None,
+               **song_realism(pipe, songs, dict(lodge_spec.options), reference, log)}
     results = []
-    for spec in table_rows(settings.steps, settings.ddpm_steps, settings.ablations, settings.overlap,
-                           default_soft=pipe.default_soft):
+    for spec in ([] if settings.realism_only else specs):
         t0 = time.perf_counter()
         row = score_row(spec, gen, gt, beats, gt_features, settings.official)
         results.append(row)
         log(f"{spec.name}: {', '.join(f'{k} {v:.4g}' for k, v in row.metrics.items())} ({time.perf_counter() - t0:.1f} s)")
 
     checks: dict = {}
-    by_name = {r.name: r for r in results}
-    gt_row, ddim_row = by_name["Ground truth"], results[1]
-    checks["bas"] = ratio_check(ddim_row.metrics["BAS"], gt_row.metrics["BAS"], BAS_RATIO_MIN, at_least=True)
-    checks["fsr"] = ratio_check(ddim_row.metrics["FSR"], gt_row.metrics["FSR"], FSR_RATIO_MAX, at_least=False)
-    if settings.checks:
+    if not settings.realism_only:
+        by_name = {r.name: r for r in results}
+        gt_row, ddim_row = by_name["Ground truth"], results[1]
+        checks["bas"] = ratio_check(ddim_row.metrics["BAS"], gt_row.metrics["BAS"], BAS_RATIO_MIN, at_least=True)
+        checks["fsr"] = ratio_check(ddim_row.metrics["FSR"], gt_row.metrics["FSR"], FSR_RATIO_MAX, at_least=False)
+    if settings.checks and not settings.realism_only:
         ddim = dict(sampler="ddim", steps=settings.steps)
         log(f"never-freezes check: {settings.freeze_seconds:g} s of looped test music")
         checks["freeze"] = freeze_check(pipe, items, most_common(genres), gt_mean_speed(gt),
@@ -137,7 +157,9 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
             "items": len(items), "frames": int(sum(len(it) for it in items)), "seconds": settings.seconds,
             "steps": settings.steps, "ddpm_steps": settings.ddpm_steps, "official": settings.official,
             "overlap": settings.overlap, "genre_fallbacks": fallbacks, "command": command,
+            "realism_only": settings.realism_only,
         },
+        "realism": realism,
         "rows": [r.to_dict() for r in results],
         "checks": checks,
     }

@@ -1,0 +1,29 @@
+"""benchmarks/contact_sheet.py: frame spacing, layout and size limit (one tiny render)."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("contact_sheet", ROOT / "benchmarks" / "contact_sheet.py")
+sheet = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sheet)
+
+
+def test_frames_are_one_second_apart_or_closer_when_short():
+    assert list(sheet.frame_indices(1000, 12, 1.0)) == list(334 + 30 * np.arange(12))
+    short = sheet.frame_indices(210, 12, 1.0)
+    assert short[0] >= 0 and short[-1] <= 209 and len(set(np.diff(short))) == 1 and np.diff(short)[0] == 19
+
+
+def test_sheet_layout_and_size(tmp_path):
+    from lodge.motion import rest_motion
+
+    motion = rest_motion(40)
+    motion[:, 5] += np.linspace(0, 0.3, 40)  # rises: the two rendered frames differ
+    rows = [sheet.render_row(motion, np.array([0, 39]), 64), [np.zeros((64, 64, 3), np.uint8)] * 2]
+    assert rows[0][0].shape == (64, 64, 3) and not np.array_equal(rows[0][0], rows[0][1])
+    image = sheet.compose(rows, ["A", "B"], np.array([0.0, 1.3]), "title")
+    assert image.size == (sheet.LABEL_W + 2 * 64, sheet.HEADER_H + 2 * 64)
+    path = tmp_path / "s.jpg"
+    assert sheet.save_small(image, path, max_bytes=150 * 1024) <= 150 * 1024
