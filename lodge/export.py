@@ -32,7 +32,7 @@ import numpy as np
 from .constants import FPS, JOINT_NAMES, N_JOINTS, PARENTS
 from .motion import unpack_motion
 from .rotations import matrix_to_axis_angle
-from .skeleton import rest_joints, rest_offsets
+from .skeleton import rest_joints, rest_offsets, smplx_neutral_joints
 
 BVH_ROTATION_ORDER = "ZXY"
 SMPLX_POSE_DIM = 165
@@ -163,6 +163,16 @@ def read_bvh_joints(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     return bvh.names, bvh_joint_positions(bvh)
 
 
+def smplx_transl(transl: np.ndarray) -> np.ndarray:
+    """SMPL-X `transl` that puts the neutral SMPL-X pelvis where lodge's pelvis is.
+
+    Lodge's world pelvis is its (symmetrised) rest pelvis + transl; SMPL-X's is its own rest pelvis +
+    transl, 3 mm to the side. Shifting by the difference makes the two pelvises coincide.
+    """
+    shift = rest_joints()[0].astype(np.float64) - smplx_neutral_joints()[0].astype(np.float64)
+    return (np.asarray(transl, np.float64) + shift).astype(np.float32)
+
+
 def smplx_params(dance_or_motion) -> dict[str, np.ndarray]:
     """The AMASS-style SMPL-X parameter dict of a dance (see the module docstring for the layout)."""
     motion, fps = _motion_of(dance_or_motion)
@@ -173,7 +183,7 @@ def smplx_params(dance_or_motion) -> dict[str, np.ndarray]:
     poses[:, : 3 * N_JOINTS] = aa.reshape(frames, -1)
     return {
         "poses": poses,
-        "trans": np.asarray(transl, np.float32),
+        "trans": smplx_transl(transl),
         "betas": np.zeros(NUM_BETAS, np.float32),
         "gender": np.str_("neutral"),
         "mocap_framerate": np.float32(fps),
