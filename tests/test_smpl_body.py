@@ -169,3 +169,17 @@ def test_available_bodies_needs_the_model_files(tmp_path, synthetic_body_dir, mo
     assert available_bodies(tmp_path / "missing") == ("mannequin",)
     monkeypatch.setenv(SMPL_DIR_ENV, str(synthetic_body_dir))
     assert available_bodies() == ("mannequin", "smpl", "smplx")
+
+
+def test_app_body_setting_offers_smpl_only_with_a_model_folder(synthetic_body_dir, tmp_path):
+    from lodge_app.jobs import Studio
+    from lodge_app.settings import AppSettings
+
+    bare = Studio(AppSettings(calibrate=False, smpl_dir=None))
+    assert [value for _, value in bare.body_choices()] == ["mannequin"]
+    assert "SMPLX_NEUTRAL.npz" in bare.body_info() and "LODGE_SMPL_MODEL_DIR" in bare.body_info()
+    empty = Studio(AppSettings(calibrate=False, smpl_dir=tmp_path))
+    assert [value for _, value in empty.body_choices()] == ["mannequin"]
+    ready = Studio(AppSettings(calibrate=False, smpl_dir=synthetic_body_dir))
+    assert [value for _, value in ready.body_choices()] == ["mannequin", "smplx", "smpl"]
+    assert str(synthetic_body_dir) in ready.body_info()
