@@ -102,19 +102,21 @@ class MannequinBody(Body):
 
 
 class SmplBody(Body):
-    """A real SMPL / SMPL-X mesh; all frames' vertices are computed up front in batches.
+    """A real SMPL / SMPL-X mesh posed through the `smplx` package, a batch of frames at a time.
 
     The pelvis is put where lodge's forward kinematics has it (each model has its own rest pelvis);
-    the rest of the body follows the same joint rotations on the model's own skeleton.
+    the rest of the body follows the same joint rotations on the model's own skeleton. Frames are posed
+    in batches of `BATCH` when first asked for (frames come in order while rendering), so memory stays
+    flat however long the song.
     """
 
-    BATCH = 256
+    BATCH = 128
 
     def __init__(self, motion: np.ndarray, model_dir: Path, model_type: str):
         import torch
 
         super().__init__(motion)
-        model = _create_smpl(model_dir, model_type)
+        self.model = _create_smpl(model_dir, model_type)
         _, transl, rotmats = unpack_motion(np.asarray(motion, np.float32))
         aa = matrix_to_axis_angle(np.asarray(rotmats, np.float32))  # (T, 22, 3)
         frames = len(aa)
@@ -122,27 +124,37 @@ class SmplBody(Body):
         if model_type == "smpl":  # SMPL has two hand joints after the wrists
             body_pose = np.concatenate([body_pose, np.zeros((frames, 6), np.float32)], axis=1)
         with torch.no_grad():
-            rest = model(return_verts=True)
-            rest_j0 = rest.joints[0, 0].numpy()
-            rest_v = rest.vertices[0].numpy()
-            rest_toes = rest.joints[0, [10, 11], 1].numpy()
-            # lodge: world pelvis = lodge's rest pelvis + transl; this model's pelvis may differ.
-            model_transl = (np.asarray(transl) + rest_joints()[0] - rest_j0).astype(np.float32)
-            verts = []
-            for s in range(0, frames, self.BATCH):
-                n = min(self.BATCH, frames - s)
-                out = model(global_orient=torch.from_numpy(aa[s:s + n, 0]), body_pose=torch.from_numpy(body_pose[s:s + n]),
-                            transl=torch.from_numpy(model_transl[s:s + n]), **_rest_of_pose(model, n))
-                verts.append(out.vertices.numpy())
-        self.vertices = np.concatenate(verts).astype(np.float32)
-        self.faces = np.asarray(model.faces, np.int32)
+            rest = self.model(return_verts=True)
+        rest_j0 = rest.joints[0, 0].numpy()
+        rest_v = rest.vertices[0].numpy()
+        rest_toes = rest.joints[0, [10, 11], 1].numpy()
+        # lodge: world pelvis = lodge's rest pelvis + transl; this model's pelvis may differ.
+        model_transl = (np.asarray(transl) + rest_joints()[0] - rest_j0).astype(np.float32)
+        self._params = (torch.from_numpy(np.ascontiguousarray(aa[:, 0])), torch.from_numpy(body_pose),
+                        torch.from_numpy(model_transl))
+        self.num_vertices = rest_v.shape[0]
+        self.faces = np.asarray(self.model.faces, np.int32)
         self.floor_height = float(rest_v[:, 1].min() - rest_toes.min())
         self.kind = model_type
-        self._normal_sum = _corner_sum_matrix(self.faces, self.vertices.shape[1])
-        self._out = np.empty((self.vertices.shape[1], 6), np.float32)
+        self._normal_sum = _corner_sum_matrix(self.faces, self.num_vertices)
+        self._batch: tuple[int, np.ndarray] | None = None
+        self._out = np.empty((self.num_vertices, 6), np.float32)
+
+    def vertices(self, frame: int) -> np.ndarray:
+        """(V, 3) posed vertices at `frame` (its whole batch is posed on first use)."""
+        start = frame - frame % self.BATCH
+        if self._batch is None or self._batch[0] != start:
+            import torch
+
+            orient, body_pose, transl = (p[start:start + self.BATCH] for p in self._params)
+            with torch.no_grad():
+                out = self.model(global_orient=orient, body_pose=body_pose, transl=transl,
+                                 **_rest_of_pose(self.model, len(orient)))
+            self._batch = (start, out.vertices.numpy().astype(np.float32))
+        return self._batch[1][frame - start]
 
     def vertex_data(self, frame: int) -> np.ndarray:
-        v = self.vertices[frame]
+        v = self.vertices(frame)
         tri = v[self.faces]
         face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normals = self._normal_sum @ face_n  # area-weighted sum over the faces at each vertex

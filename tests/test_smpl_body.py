@@ -146,7 +146,7 @@ def test_smpl_bodies_pose_and_render_where_the_mannequin_is(dance, synthetic_bod
     assert kind in available_bodies(synthetic_body_dir)
     body = make_body(dance.motion, body=kind, smpl_dir=synthetic_body_dir)
     assert isinstance(body, SmplBody) and body.kind == kind
-    assert body.vertices.shape[:2] == (dance.num_frames, 10475 if kind == "smplx" else 6890)
+    assert body.vertices(dance.num_frames - 1).shape == (10475 if kind == "smplx" else 6890, 3)
     mannequin = MannequinBody(dance.motion)
     for frame in (0, 30, 59):  # the same body in the same place: bounding boxes agree to a few cm
         ours, theirs = body.vertex_data(frame)[:, :3], mannequin.vertex_data(frame)[:, :3]
@@ -183,3 +183,18 @@ def test_app_body_setting_offers_smpl_only_with_a_model_folder(synthetic_body_di
     ready = Studio(AppSettings(calibrate=False, smpl_dir=synthetic_body_dir))
     assert [value for _, value in ready.body_choices()] == ["mannequin", "smplx", "smpl"]
     assert str(synthetic_body_dir) in ready.body_info()
+
+
+def test_model_folder_from_a_private_repo_is_optional(tmp_path, monkeypatch):
+    from lodge_app.body_models import MODEL_REPO_ENV, with_body_models
+    from lodge_app.settings import AppSettings
+
+    monkeypatch.delenv(MODEL_REPO_ENV, raising=False)
+    plain = AppSettings(calibrate=False)
+    assert with_body_models(plain, tmp_path) is plain
+    mounted = AppSettings(calibrate=False, smpl_dir=tmp_path)
+    monkeypatch.setenv(MODEL_REPO_ENV, "someone/private-body-models")
+    assert with_body_models(mounted, tmp_path).smpl_dir == tmp_path  # a configured folder wins
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing to fetch offline: warn, keep the mannequin
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    assert with_body_models(plain, tmp_path / "cache").smpl_dir is None
