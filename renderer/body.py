@@ -6,8 +6,6 @@ software rendering (llvmpipe) fast.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import warnings
@@ -228,9 +226,7 @@ def _create_smpl(model_dir: Path, model_type: str):
         raise SmplUnavailable(f"no {names} in {model_dir} or {model_dir / model_type}")
     kwargs = {"use_pca": False, "ext": path.suffix[1:]} if model_type == "smplx" else {}
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # smplx prints notices
-            warnings.simplefilter("ignore")
-            return smplx.create(str(path), model_type=model_type, gender="neutral", num_betas=10, **kwargs)
+        return smplx.create(str(path), model_type=model_type, gender="neutral", num_betas=10, **kwargs)
     except Exception as err:  # noqa: BLE001 - any loader failure means "unusable"
         raise SmplUnavailable(f"could not load {path}: {err}") from err
 

@@ -198,3 +198,13 @@ def test_model_folder_from_a_private_repo_is_optional(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing to fetch offline: warn, keep the mannequin
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     assert with_body_models(plain, tmp_path / "cache").smpl_dir is None
+
+
+def test_unreadable_model_file_warns_and_falls_back(dance, tmp_path):
+    from renderer.body import MannequinBody, make_body
+
+    (tmp_path / "smplx").mkdir()
+    (tmp_path / "smplx" / "SMPLX_NEUTRAL.npz").write_bytes(b"not a model")
+    with pytest.warns(RuntimeWarning, match="could not load"):
+        body = make_body(dance.motion, body="smplx", smpl_dir=tmp_path)
+    assert isinstance(body, MannequinBody)
