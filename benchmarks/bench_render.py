@@ -1,12 +1,19 @@
-"""Rendering speed: frames/s at 512x512 for the mannequin, naive vs optimised, and the time to a finished
-60-second video (render + H.264/AAC encode in one pass).
+"""Rendering speed: frames/s at 512x512 for the mannequin, naive vs optimised, the real-mesh (SMPL-X)
+path beside it at 512 and 384 px, and the time to a finished 60-second video (render + H.264/AAC encode
+in one pass).
 
-    python benchmarks/bench_render.py [--size 512] [--frames 150] [--seconds 60] [--skip-video]
+    python benchmarks/bench_render.py [--size 512] [--frames 150] [--seconds 60] [--skip-video] [--skip-mesh]
 
 naive:     the body rebuilt as a new mesh every frame, pyrender's default read-back (colour + depth) and
            its 4x multisampling: what a straightforward pyrender loop does.
 optimised: the scene built once, the body's single vertex buffer updated in place (one draw call),
            colour-only read-back, single-sample framebuffer (renderer.stage.Stage).
+real mesh: the SMPL-X path (renderer.body.SmplBody through the `smplx` package) on a synthetic,
+           format-valid SMPL-X model with the real topology's 10,475 vertices (the mannequin's mesh on
+           SMPL-X rest joints, see tests/fixtures/synthetic_body.py; no license-gated file needed). Frames
+           are posed through `smplx` a batch at a time as the render reaches them (included in its rows;
+           the posing cost alone is printed too); per frame the renderer recomputes normals and streams
+           the vertex buffer, as for the mannequin.
 Reports wall-clock frames/s and process CPU ms per frame (all llvmpipe threads): on a shared machine the
 CPU figure is the steadier one.
 """
@@ -98,13 +105,13 @@ def bench_naive(dance: Dance, size: int, frames: int) -> tuple[float, float]:
         renderer.delete()
 
 
-def bench_optimised(dance: Dance, size: int, frames: int, antialias: bool = False) -> tuple[float, float]:
+def bench_optimised(dance: Dance, size: int, frames: int, antialias: bool = False, body=None) -> tuple[float, float]:
     from renderer import palette
     from renderer.body import make_body
     from renderer.camera import camera_path
     from renderer.stage import Stage
 
-    body = make_body(dance.motion)
+    body = body or make_body(dance.motion)
     cams = camera_path(body.positions[:, 0], body.floor_height)
     tints, _ = palette.cue_tints(dance.primitives, dance.num_frames)
     stage = Stage(body, cams, tints, size=size, antialias=antialias)
@@ -114,8 +121,22 @@ def bench_optimised(dance: Dance, size: int, frames: int, antialias: bool = Fals
         stage.close()
 
 
-def bench_video(seconds: float, size: int) -> float:
-    """Seconds from a Dance to a finished MP4 with music (scene set-up, render, encode)."""
+def mesh_body(dance: Dance, folder: Path):
+    """(the SMPL-X body of `dance` on a synthetic model written to `folder`, ms per frame to pose it)."""
+    from renderer.body import SmplBody
+    from tests.fixtures.synthetic_body import write_model_folder
+
+    write_model_folder(folder)
+    body = SmplBody(dance.motion, folder, "smplx")
+    start = time.perf_counter()
+    for first in range(0, body.num_frames, body.BATCH):
+        body.vertices(first)
+    return body, 1000 * (time.perf_counter() - start) / body.num_frames
+
+
+def bench_video(seconds: float, size: int, body: str = "mannequin") -> float:
+    """Seconds from a Dance to a finished MP4 with music (scene set-up, render, encode); for a real-mesh
+    `body` ("smplx") the synthetic SMPL-X model is written first (not timed)."""
     import soundfile as sf
 
     from renderer import render_video
@@ -126,8 +147,13 @@ def bench_video(seconds: float, size: int) -> float:
         t = np.arange(int(seconds * sr)) / sr
         song = Path(tmp) / "song.wav"
         sf.write(song, (0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32), sr)
+        smpl_dir = None
+        if body != "mannequin":
+            from tests.fixtures.synthetic_body import write_model_folder
+
+            smpl_dir = write_model_folder(Path(tmp) / "models")
         start = time.perf_counter()
-        render_video(dance, Path(tmp) / "out.mp4", song, size=size)
+        render_video(dance, Path(tmp) / "out.mp4", song, size=size, body=body, smpl_dir=smpl_dir)
         return time.perf_counter() - start
 
 
@@ -137,6 +163,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--skip-video", action="store_true")
+    p.add_argument("--skip-mesh", action="store_true", help="skip the real-mesh (SMPL-X) rows")
     args = p.parse_args()
     dance = synthetic_dance(max(args.frames / 30 + 1, 2))
     print(f"cores: {os.cpu_count()}  load average: {os.getloadavg()[0]:.2f}  size: {args.size}x{args.size}")
@@ -145,10 +172,25 @@ def main() -> None:
                      ("optimised (default)", lambda: bench_optimised(dance, args.size, args.frames))):
         fps, cpu = fn()
         print(f"{name:52s} {fps:6.1f} frames/s  {cpu:6.1f} CPU ms/frame")
+    if not args.skip_mesh:
+        with tempfile.TemporaryDirectory() as tmp:
+            body, pose_ms = mesh_body(dance, Path(tmp))
+        print(f"real mesh: {body.num_vertices} vertices, {len(body.faces)} faces; posing through smplx "
+              f"{pose_ms:.1f} ms/frame (in the rows below)")
+        rows = [(f"mannequin, optimised, {size} px", size, None) for size in sorted({args.size, 384}, reverse=True)]
+        rows += [(f"real mesh (SMPL-X), optimised, {size} px", size, body) for size in sorted({args.size, 384}, reverse=True)]
+        for name, size, mesh in rows:
+            fps, cpu = bench_optimised(dance, size, args.frames, body=mesh)
+            print(f"{name:52s} {fps:6.1f} frames/s  {cpu:6.1f} CPU ms/frame")
     if not args.skip_video:
         took = bench_video(args.seconds, args.size)
         print(f"{args.seconds:.0f}-second video (render + encode, default settings): {took:.1f} s "
               f"({args.seconds * 30 / took:.1f} frames/s end to end)")
+        if not args.skip_mesh:
+            for body in ("mannequin", "smplx"):
+                took = bench_video(args.seconds, 384, body)
+                print(f"{args.seconds:.0f}-second video, {body}, 384 px: {took:.1f} s "
+                      f"({args.seconds * 30 / took:.1f} frames/s end to end)")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ GLOBAL_S_PER_WINDOW_STEP = 0.06  # one denoising step (with guidance) for one 10
 LOCAL_S_PER_SEGMENT_STEP = 0.11  # one denoising step (with guidance) for one 256-frame segment
 RENDER_S_PER_FRAME_512 = 0.045  # one 512 x 512 video frame (mannequin, llvmpipe) incl. encoding
 RENDER_FIXED_S = 2.0  # scene set-up, timeline figure, exports
-SMPL_RENDER_FACTOR = 3.0  # a real SMPL-X mesh costs more per frame than the rigid mannequin
+SMPL_RENDER_FACTOR = 1.5  # a 10k-vertex SMPL-X mesh per frame vs the mannequin (bench_render: 1.3-1.5x CPU)
 STAGES = ("music", "global", "local", "render")
 STAGE_LABELS = {
     "music": "Listening to the music (beats, tempo, timbre)",

@@ -204,16 +204,19 @@ class Studio:
 
     def body_choices(self) -> list[tuple[str, str]]:
         """(label, value) pairs: the mannequin always, SMPL-X / SMPL when their model files are found."""
-        choices = [("Mannequin (built in)", "mannequin")]
-        folder = self.settings.smpl_dir
-        if folder is None or not Path(folder).is_dir():
-            return choices
-        for kind, stem, label in (("smplx", "SMPLX_NEUTRAL", "SMPL-X body"), ("smpl", "SMPL_NEUTRAL", "SMPL body")):
-            for sub in (Path(folder) / kind, Path(folder)):
-                if any((sub / (stem + ext)).is_file() for ext in (".npz", ".pkl")):
-                    choices.append((label, kind))
-                    break
-        return choices
+        from renderer.body import available_bodies
+
+        labels = {"mannequin": "Mannequin (built in)", "smplx": "SMPL-X body", "smpl": "SMPL body"}
+        found = available_bodies(self.settings.smpl_dir) if self.settings.smpl_dir else ("mannequin",)
+        return [(labels[kind], kind) for kind in ("mannequin", "smplx", "smpl") if kind in found]
+
+    def body_info(self) -> str:
+        """The Body setting's note: where the SMPL / SMPL-X files come from, or where to put them."""
+        if len(self.body_choices()) > 1:
+            return f"SMPL / SMPL-X model files from {self.settings.smpl_dir}."
+        return ("The SMPL-X / SMPL bodies need their license-gated model files (smpl-x.is.tue.mpg.de, "
+                "smpl.is.tue.mpg.de): put SMPLX_NEUTRAL.npz and/or SMPL_NEUTRAL.pkl in a folder and start the "
+                "app with --smpl-dir FOLDER or LODGE_SMPL_MODEL_DIR=FOLDER (see the README).")
 
     # ------------------------------------------------------------------ estimates
     def job(self, song_seconds: float, options: Options) -> Job:

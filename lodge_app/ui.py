@@ -198,9 +198,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         camera = gr.Radio([("Follow the dancer", "follow"), ("Fixed", "fixed")], value="follow",
                                           label="Camera")
                         bodies = studio.body_choices()
-                        body = gr.Dropdown(bodies, value="mannequin", label="Body",
-                                           info=None if len(bodies) > 1 else
-                                           "Set LODGE_SMPL_MODEL_DIR for a real SMPL-X body.")
+                        body = gr.Dropdown(bodies, value="mannequin", label="Body", info=studio.body_info(),
+                                           elem_id="lodge-body")
                     with gr.Row():
                         video_size = gr.Dropdown(VIDEO_SIZES, value=384 if studio.device == "cpu" else 512,
                                                  label="Video size", elem_id="lodge-size")

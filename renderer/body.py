@@ -100,13 +100,21 @@ class MannequinBody(Body):
 
 
 class SmplBody(Body):
-    """A real SMPL / SMPL-X mesh; all frames' vertices are computed up front in batches."""
+    """A real SMPL / SMPL-X mesh posed through the `smplx` package, a batch of frames at a time.
+
+    The pelvis is put where lodge's forward kinematics has it (each model has its own rest pelvis);
+    the rest of the body follows the same joint rotations on the model's own skeleton. Frames are posed
+    in batches of `BATCH` when first asked for (frames come in order while rendering), so memory stays
+    flat however long the song.
+    """
+
+    BATCH = 128
 
     def __init__(self, motion: np.ndarray, model_dir: Path, model_type: str):
         import torch
 
         super().__init__(motion)
-        model = _create_smpl(model_dir, model_type)
+        self.model = _create_smpl(model_dir, model_type)
         _, transl, rotmats = unpack_motion(np.asarray(motion, np.float32))
         aa = matrix_to_axis_angle(np.asarray(rotmats, np.float32))  # (T, 22, 3)
         frames = len(aa)
@@ -114,34 +122,96 @@ class SmplBody(Body):
         if model_type == "smpl":  # SMPL has two hand joints after the wrists
             body_pose = np.concatenate([body_pose, np.zeros((frames, 6), np.float32)], axis=1)
         with torch.no_grad():
-            rest = model(return_verts=True)
-            rest_j0 = rest.joints[0, 0].numpy()
-            rest_v = rest.vertices[0].numpy()
-            rest_toes = rest.joints[0, [10, 11], 1].numpy()
-            # lodge: world pelvis = SMPL-X neutral rest pelvis + transl; this model's pelvis may differ.
-            model_transl = (np.asarray(transl) + rest_joints()[0] - rest_j0).astype(np.float32)
-            verts = []
-            for s in range(0, frames, 256):
-                n = min(256, frames - s)
-                out = model(global_orient=torch.from_numpy(aa[s:s + n, 0]), body_pose=torch.from_numpy(body_pose[s:s + n]),
-                            transl=torch.from_numpy(model_transl[s:s + n]), batch_size=n)
-                verts.append(out.vertices.numpy())
-        self.vertices = np.concatenate(verts).astype(np.float32)
-        self.faces = np.asarray(model.faces, np.int32)
+            rest = self.model(return_verts=True)
+        rest_j0 = rest.joints[0, 0].numpy()
+        rest_v = rest.vertices[0].numpy()
+        rest_toes = rest.joints[0, [10, 11], 1].numpy()
+        # lodge: world pelvis = lodge's rest pelvis + transl; this model's pelvis may differ.
+        model_transl = (np.asarray(transl) + rest_joints()[0] - rest_j0).astype(np.float32)
+        self._params = (torch.from_numpy(np.ascontiguousarray(aa[:, 0])), torch.from_numpy(body_pose),
+                        torch.from_numpy(model_transl))
+        self.num_vertices = rest_v.shape[0]
+        self.faces = np.asarray(self.model.faces, np.int32)
         self.floor_height = float(rest_v[:, 1].min() - rest_toes.min())
         self.kind = model_type
-        self._out = np.empty((self.vertices.shape[1], 6), np.float32)
+        self._normal_sum = _corner_sum_matrix(self.faces, self.num_vertices)
+        self._corners = tuple(np.ascontiguousarray(self.faces[:, k]) for k in range(3))
+        self._batch: tuple[int, np.ndarray] | None = None
+        self._out = np.empty((self.num_vertices, 6), np.float32)
+
+    def vertices(self, frame: int) -> np.ndarray:
+        """(V, 3) posed vertices at `frame` (its whole batch is posed on first use)."""
+        start = frame - frame % self.BATCH
+        if self._batch is None or self._batch[0] != start:
+            import torch
+
+            orient, body_pose, transl = (p[start:start + self.BATCH] for p in self._params)
+            with torch.no_grad():
+                out = self.model(global_orient=orient, body_pose=body_pose, transl=transl,
+                                 **_rest_of_pose(self.model, len(orient)))
+            self._batch = (start, out.vertices.numpy().astype(np.float32))
+        return self._batch[1][frame - start]
 
     def vertex_data(self, frame: int) -> np.ndarray:
-        v = self.vertices[frame]
-        tri = v[self.faces]
-        face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        normals = np.zeros_like(v)
-        for corner in range(3):
-            np.add.at(normals, self.faces[:, corner], face_n)
-        normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
+        v = self.vertices(frame)
+        vt = np.ascontiguousarray(v.T)  # (3, V): contiguous gathers per coordinate
+        f0, f1, f2 = self._corners
+        a, b = vt[:, f1] - vt[:, f0], vt[:, f2] - vt[:, f0]
+        face_n = np.empty((len(f0), 3), np.float32)  # a x b, written out (np.cross is slower here)
+        face_n[:, 0] = a[1] * b[2] - a[2] * b[1]
+        face_n[:, 1] = a[2] * b[0] - a[0] * b[2]
+        face_n[:, 2] = a[0] * b[1] - a[1] * b[0]
+        normals = self._normal_sum @ face_n  # area-weighted sum over the faces at each vertex
+        normals /= np.sqrt(np.einsum("ij,ij->i", normals, normals))[:, None] + 1e-12
         self._out[:, :3], self._out[:, 3:] = v, normals
         return self._out
+
+
+def _rest_of_pose(model, n: int) -> dict:
+    """Zero shape and the neutral face / hands for a batch of `n` frames (the model's own defaults
+    have batch size 1, which SMPL-X cannot broadcast)."""
+    import torch
+
+    extra = {"betas": torch.zeros(n, model.num_betas), "batch_size": n}
+    if hasattr(model, "jaw_pose"):  # SMPL-X
+        extra.update(jaw_pose=torch.zeros(n, 3), leye_pose=torch.zeros(n, 3), reye_pose=torch.zeros(n, 3),
+                     left_hand_pose=torch.zeros(n, model.left_hand_pose.shape[1]),
+                     right_hand_pose=torch.zeros(n, model.right_hand_pose.shape[1]),
+                     expression=torch.zeros(n, model.num_expression_coeffs))
+    return extra
+
+
+def _corner_sum_matrix(faces: np.ndarray, num_vertices: int):
+    """Sparse (V, F) matrix summing the values of the faces around each vertex."""
+    from scipy import sparse
+
+    rows = faces.reshape(-1)
+    cols = np.repeat(np.arange(len(faces)), 3)
+    return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(num_vertices, len(faces)))
+
+
+# Where each model's files may be: SMPL-X ships .npz (and .pkl); SMPL ships .pkl only (`smplx` reads SMPL
+# with pickle).
+_MODEL_FILES = {"smplx": ("SMPLX_NEUTRAL.npz", "SMPLX_NEUTRAL.pkl"), "smpl": ("SMPL_NEUTRAL.pkl",)}
+
+
+def model_file(model_dir: str | os.PathLike, model_type: str) -> Path | None:
+    """The neutral model file of `model_type` in ``DIR/<type>/`` or directly in DIR, or None."""
+    model_dir = Path(model_dir)
+    for folder in (model_dir / model_type, model_dir):
+        for name in _MODEL_FILES[model_type]:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def available_bodies(model_dir: str | os.PathLike | None = None) -> tuple[str, ...]:
+    """The body kinds that can be drawn: the mannequin, plus SMPL / SMPL-X when their neutral model file
+    is in the model folder (`model_dir`, else ``$LODGE_SMPL_MODEL_DIR``)."""
+    folder = model_dir or os.environ.get(SMPL_DIR_ENV)
+    if not folder or not Path(folder).is_dir():
+        return ("mannequin",)
+    return ("mannequin",) + tuple(kind for kind in ("smpl", "smplx") if model_file(folder, kind) is not None)
 
 
 def _create_smpl(model_dir: Path, model_type: str):
@@ -150,17 +220,15 @@ def _create_smpl(model_dir: Path, model_type: str):
         import smplx
     except ImportError as err:
         raise SmplUnavailable("the `smplx` package is not installed (pip install smplx)") from err
-    stem = "SMPLX_NEUTRAL" if model_type == "smplx" else "SMPL_NEUTRAL"
-    for folder in (model_dir / model_type, model_dir):
-        for ext in (".npz", ".pkl"):
-            path = folder / (stem + ext)
-            if path.is_file():
-                kwargs = {"use_pca": False} if model_type == "smplx" else {}
-                try:
-                    return smplx.create(str(path), model_type=model_type, gender="neutral", num_betas=10, **kwargs)
-                except Exception as err:  # noqa: BLE001 - any loader failure means "unusable"
-                    raise SmplUnavailable(f"could not load {path}: {err}") from err
-    raise SmplUnavailable(f"no {stem}.npz or {stem}.pkl in {model_dir} or {model_dir / model_type}")
+    path = model_file(model_dir, model_type)
+    if path is None:
+        names = " or ".join(_MODEL_FILES[model_type])
+        raise SmplUnavailable(f"no {names} in {model_dir} or {model_dir / model_type}")
+    kwargs = {"use_pca": False, "ext": path.suffix[1:]} if model_type == "smplx" else {}
+    try:
+        return smplx.create(str(path), model_type=model_type, gender="neutral", num_betas=10, **kwargs)
+    except Exception as err:  # noqa: BLE001 - any loader failure means "unusable"
+        raise SmplUnavailable(f"could not load {path}: {err}") from err
 
 
 def make_body(motion: np.ndarray, body: str = "mannequin", smpl_dir: str | os.PathLike | None = None) -> Body:

@@ -71,3 +71,13 @@ def click_features(click_wave):
     from lodge.audio import music_features
 
     return music_features(click_wave)
+
+
+@pytest.fixture(scope="session")
+def synthetic_body_dir(tmp_path_factory) -> Path:
+    """A model folder with a synthetic, format-valid neutral SMPL-X (``smplx/``) and SMPL (``smpl/``)
+    model built from the mannequin and lodge's SMPL-X rest joints (see tests/fixtures/synthetic_body.py);
+    written to a temporary folder, never into the repository."""
+    from fixtures.synthetic_body import write_model_folder
+
+    return write_model_folder(tmp_path_factory.mktemp("body_models"))
