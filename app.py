@@ -13,13 +13,12 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see lodge_app/__init__.py
 
 from lodge_app import AppSettings, launch  # noqa: E402
-from lodge_app.body_models import with_body_models  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the flags and serve the app until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    launch(with_body_models(AppSettings.from_args(argv)))
+    launch(AppSettings.from_args(argv))
 
 
 if __name__ == "__main__":

@@ -185,21 +185,6 @@ def test_app_body_setting_offers_smpl_only_with_a_model_folder(synthetic_body_di
     assert str(synthetic_body_dir) in ready.body_info()
 
 
-def test_model_folder_from_a_private_repo_is_optional(tmp_path, monkeypatch):
-    from lodge_app.body_models import MODEL_REPO_ENV, with_body_models
-    from lodge_app.settings import AppSettings
-
-    monkeypatch.delenv(MODEL_REPO_ENV, raising=False)
-    plain = AppSettings(calibrate=False)
-    assert with_body_models(plain, tmp_path) is plain
-    mounted = AppSettings(calibrate=False, smpl_dir=tmp_path)
-    monkeypatch.setenv(MODEL_REPO_ENV, "someone/private-body-models")
-    assert with_body_models(mounted, tmp_path).smpl_dir == tmp_path  # a configured folder wins
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing to fetch offline: warn, keep the mannequin
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
-    assert with_body_models(plain, tmp_path / "cache").smpl_dir is None
-
-
 def test_unreadable_model_file_warns_and_falls_back(dance, tmp_path):
     from renderer.body import MannequinBody, make_body
 
