@@ -29,6 +29,11 @@ class NetConfig:
     # Local network only: the cue frames (values and a mask) are a second input beside the noisy motion,
     # so the network knows at every step which frames are fixed and plans the motion to meet them.
     cue_input: bool = False
+    # Output x0 = c_skip(t) * x_t / sqrt(abar_t) + c_out(t) * network(...) (Karras et al. 2022's
+    # preconditioning): at low noise the prediction starts from the noisy input itself, so the network
+    # cannot fall back to one mean answer whatever its input (the per-frame presets did, and every seed
+    # then gave the same primitives). False = the network's output is x0 itself.
+    skip_input: bool = False
 
     def __post_init__(self) -> None:
         if self.patch < 1 or self.d_model < 1:
@@ -111,7 +116,7 @@ class LodgeConfig:
     @classmethod
     def tiny_patched(cls, genres: list[str]) -> "LodgeConfig":
         """The tiny test model with the `cpu_patched` preset's token layout and cue input."""
-        net = dict(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, patch=4)
+        net = dict(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, patch=4, skip_input=True)
         return cls(genres=list(genres), local=NetConfig(**net, cue_input=True),
                    global_=NetConfig(**net, music_stride=8))
 
@@ -129,9 +134,9 @@ class LodgeConfig:
         """The CPU training preset: 4 frames per token and 4 (local) or 8 (global) music frames per music
         token, so a training step costs a fraction of the per-frame `cpu` preset's, with wider networks."""
         local = NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=512, music_layers=1, dropout=0.1, patch=4,
-                          cue_input=True)
+                          cue_input=True, skip_input=True)
         glob = NetConfig(d_model=192, n_layers=4, n_heads=4, ff_dim=512, music_layers=1, dropout=0.1, patch=4,
-                         music_stride=8)
+                         music_stride=8, skip_input=True)
         return cls(genres=list(genres), local=local, global_=glob)
 
     @classmethod

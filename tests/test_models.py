@@ -355,3 +355,30 @@ def test_random_cue_masks_look_like_sampling():
     assert 0.05 < (~mask.any(1)).mean() < 0.2  # some have no cue at all
     inner = mask[:, 12:-12].sum(1)
     assert inner.max() <= 4 * 8 and (inner % 8 == 0).mean() > 0.8  # whole 8-frame soft cues, up to 4
+
+
+def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer):
+    from lodge.diffusion import GaussianDiffusion
+
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    torch.manual_seed(0)
+    local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    d = GaussianDiffusion(cfg.diffusion_steps)
+    x0 = torch.rand(2, 64, MOTION_DIM) * 2 - 1
+    music = torch.randn(2, 64, MUSIC_DIM)
+    genre = torch.tensor([0, 1])
+    errors = []
+    for t in (1, 500, 999):
+        tt = torch.full((2,), t)
+        x_t = d.q_sample(x0, tt, torch.randn_like(x0))
+        with torch.no_grad():
+            errors.append(float(((local(x_t, tt, music, genre, return_parts=True)["x0_coarse"] - x0) ** 2).mean()))
+    assert errors[0] < 1e-3 < errors[2]  # even untrained: near the input at low noise, not at high
+    prims = torch.rand(2, 13, 8, MOTION_DIM) * 2 - 1
+    tt = torch.full((2,), 1)
+    x_t = d.q_sample(prims, tt, torch.randn_like(prims))
+    with torch.no_grad():
+        out = glob(x_t, tt, torch.randn(2, 1024, MUSIC_DIM), genre, torch.tensor([PRIM_FRAMES] * 2),
+                   torch.tensor([PRIM_KINDS] * 2))
+    assert float(((out - prims) ** 2).mean()) < 1e-3

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patchify, unpatchify
+from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, unpatchify
 from .local import register_normalizer
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
@@ -46,6 +46,7 @@ class GlobalDenoiser(nn.Module):
         )
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
+        self.precondition = SkipPrecondition(cfg.diffusion_steps) if net.skip_input else None
 
     def forward(
         self,
@@ -88,5 +89,5 @@ class GlobalDenoiser(nn.Module):
         h = h + self.genre_in(genre_emb)[:, None]
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)
-        out = self.motion_out(self.norm_out(h)).reshape(b, p, n_tok, -1)
-        return unpatchify(out, self.patch)
+        out = unpatchify(self.motion_out(self.norm_out(h)).reshape(b, p, n_tok, -1), self.patch)
+        return out if self.precondition is None else self.precondition(out, x_t, t)

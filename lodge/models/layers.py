@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..diffusion import cosine_alphas_cumprod
+
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding of (B,) timesteps (or any positions) -> (B, dim)."""
@@ -241,6 +243,32 @@ def unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
 def patch_positions(frames: int, patch: int, device=None) -> torch.Tensor:
     """Frame position of each token's centre, (frames / patch,), for rotary attention."""
     return torch.arange(frames // patch, device=device, dtype=torch.float32) * patch + (patch - 1) / 2.0
+
+
+class SkipPrecondition(nn.Module):
+    """x0 = c_skip(t) x_t / sqrt(abar_t) + c_out(t) F: Karras et al. (2022)'s preconditioning for an
+    x0-predicting network on the variance-preserving cosine schedule.
+
+    With sigma_t^2 = (1 - abar_t) / abar_t the noise variance of x_t / sqrt(abar_t) around x0 and
+    sigma_data the data's spread, c_skip = sd^2 / (sigma^2 + sd^2) and c_out = sigma sd / sqrt(sigma^2 + sd^2):
+    at low noise the prediction is the input itself plus a small correction; at high noise the network
+    predicts x0 outright.
+    """
+
+    def __init__(self, num_steps: int, sigma_data: float = 0.5):
+        super().__init__()
+        abar = cosine_alphas_cumprod(num_steps)
+        sigma2 = (1.0 - abar) / abar
+        sd2 = sigma_data ** 2
+        self.register_buffer("input_scale", (sd2 / (sigma2 + sd2) / abar.sqrt()).float(), persistent=False)
+        self.register_buffer("output_scale", (sigma2.sqrt() * sigma_data / (sigma2 + sd2).sqrt()).float(), persistent=False)
+
+    def forward(self, network_out: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Combine the raw network output with the noisy input x_t at steps t ((B,) long)."""
+        shape = (-1,) + (1,) * (x_t.ndim - 1)
+        a = self.input_scale[t.to(self.input_scale.device)].reshape(shape).to(x_t.dtype)
+        b = self.output_scale[t.to(self.output_scale.device)].reshape(shape).to(x_t.dtype)
+        return a * x_t + b * network_out
 
 
 class TimeEmbedding(nn.Module):

@@ -10,7 +10,7 @@ from torch import nn
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .foot import FootRefineBlock
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patch_positions, patchify, unpatchify
+from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, unpatchify
 
 
 def as_float_tensor(values) -> torch.Tensor:
@@ -59,6 +59,7 @@ class LocalDenoiser(nn.Module):
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
+        self.precondition = SkipPrecondition(cfg.diffusion_steps) if net.skip_input else None
 
     def forward(
         self,
@@ -98,6 +99,8 @@ class LocalDenoiser(nn.Module):
             h = block(h, pos, tokens, music_pos, cond)
         h = self.norm_out(h)
         coarse = unpatchify(self.motion_out(h), self.patch)
+        if self.precondition is not None:
+            coarse = self.precondition(coarse, x_t, t)
         correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
         x0 = coarse + correction
         if return_parts:
