@@ -323,6 +323,15 @@ class Studio:
         self._cleaner = threading.Thread(target=loop, name="lodge-cleaner", daemon=True)
         self._cleaner.start()
 
+    def _touch(self, path: Path) -> None:
+        """Restart the keep time of an upload in use: Gradio's cache hands the same file to everyone who
+        uploads the same bytes, and its cleaner goes by the file's ctime."""
+        try:
+            if path.resolve().is_relative_to(self.workdir):
+                os.utime(path)
+        except OSError:
+            pass
+
     def discard_upload(self, music: str | Path | None) -> None:
         """Delete a refused upload now (only files inside this instance's folder, never an example)."""
         if not music:
@@ -400,6 +409,7 @@ class Studio:
         """Run one request; raises UserError for anything the user should see."""
         report = report or (lambda fraction, desc: None)
         path = self.check(music, options)
+        self._touch(path)
         t_start = time.perf_counter()
         report(0.0, "Reading the music")
         wave = self.load_music(path, options)

@@ -61,6 +61,14 @@ def _genre_for(path: Path, genres: list[str]) -> str | None:
     return genres[0] if genres else None
 
 
+def _ranges_checked_by_read_options(*components: gr.components.Component) -> None:
+    """Let these inputs pass what the client sent straight to the handler: :func:`read_options` owns the
+    ranges and answers an API client's out-of-range value with a sentence and a title, where Gradio's own
+    check would say "Value 3 is less than minimum value 5.0." under the title "Error"."""
+    for component in components:
+        component.preprocess = lambda payload: payload  # type: ignore[method-assign]
+
+
 def make_handlers(studio: Studio):
     """The page's callbacks, closed over the loaded studio."""
 
@@ -207,6 +215,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
 
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                   video_size, video_fps, beat_sync]
+        _ranges_checked_by_read_options(seed, first_seconds, soft, steps, video_size, video_fps)
         run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
                   show_progress_on=[video])
         shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
