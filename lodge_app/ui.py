@@ -18,6 +18,7 @@ log = logging.getLogger("lodge_app")
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a")
 VIDEO_SIZE_LABELS = dict(zip(VIDEO_SIZES, ("Small", "Medium", "Large", "HD")))
+MODEL3D_BACKDROP = (0.17, 0.19, 0.23, 1.0)  # RGBA of the 3D view's background
 REFERENCE_SECONDS = 60.0  # the song length quoted in estimates before any music is chosen
 
 CSS = """
@@ -80,7 +81,9 @@ def make_handlers(studio: Studio):
                                    video_size, video_fps, beat_sync, max_seconds=studio.settings.max_seconds)
             result = studio.generate(music, options, ProgressReport(progress))
         except UserError as err:
-            raise gr.Error(without_paths(str(err)), title=err.title, print_exception=False) from err
+            # The title leads the message too: Gradio 6.31's page titles every toast of a queued event "Error"
+            # (it reads `_title`), so the words that say what went wrong must be in the body as well.
+            raise gr.Error(f"{err.title}: {without_paths(str(err))}", title=err.title, print_exception=False) from err
         except gr.Error:
             raise
         except Exception as err:  # noqa: BLE001 - never show a traceback on the page
@@ -207,8 +210,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 timeline = gr.Image(label="Timeline: beats, segments and the dance primitives", type="filepath",
                                     interactive=False, elem_id="lodge-timeline")
                 with gr.Row(equal_height=False):
+                    # A dark backdrop: the viewer lights the mannequin bright and pale, which vanished on the
+                    # page's near-white; its camera frames the whole dance, travel included.
                     model3d = gr.Model3D(label="3D view (drag to orbit)", elem_id="lodge-3d",
-                                         height=300, clear_color=(0.96, 0.96, 0.97, 1.0), scale=1)
+                                         height=300, clear_color=MODEL3D_BACKDROP, scale=1)
                     summary = gr.Markdown(elem_id="lodge-summary")
                 files = gr.File(label="Downloads: video (MP4), BVH, SMPL-X parameters, animated GLB, raw dance.npz",
                                 file_count="multiple", interactive=False, elem_id="lodge-files")
