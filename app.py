@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -18,6 +19,8 @@ from lodge_app import AppSettings, launch  # noqa: E402
 def main(argv: list[str] | None = None) -> None:
     """Parse the flags and serve the app until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # `kill` (SIGTERM) stops the server like Ctrl-C, so the instance's temporary folder is removed too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     launch(AppSettings.from_args(argv))
 
 

@@ -5,23 +5,37 @@ envelope (1), MFCC (20), chroma CENS (12), one-hot onset peaks (1), one-hot beat
 """
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
+import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import librosa
 import numpy as np
 import soundfile as sf
 
+from .checks import DEFAULT_MAX_SECONDS, MIN_SECONDS
 from .constants import FPS, HOP_LENGTH, MUSIC_DIM, SAMPLE_RATE
+
+log = logging.getLogger(__name__)
 
 N_MFCC = 20
 N_CHROMA = 12
 BEAT_TIGHTNESS = 100
 # Peak amplitude below this (about -80 dBFS) counts as silence.
 SILENCE_PEAK = 1e-4
+# Files above this sample rate go through ffmpeg, which resamples while it streams (bounded memory).
+MAX_NATIVE_RATE = 48000
+BLOCK_SECONDS = 10  # libsndfile reads this much at a time
 
 
 class AudioError(ValueError):
@@ -90,6 +104,40 @@ def _check_duration(seconds: float, name: str, max_seconds: float | None, min_se
         )
 
 
+def decode_limit(max_seconds: float | None, duration: float | None) -> float | None:
+    """Seconds of audio :func:`load_audio` decodes at most: `duration` when given, else a little over
+    `max_seconds` (enough to tell that a file whose header lies is too long); None: no limit."""
+    if duration is not None:
+        return float(duration)
+    return None if max_seconds is None else float(max_seconds) + 1.0
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Keep what C decoders (libsndfile's mpg123) print on file descriptor 2 away from the user; it is
+    logged at debug level instead."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real stderr (embedded interpreter)
+            yield
+            return
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            noise = sink.read(4096).decode(errors="replace").strip()
+            if noise:
+                log.debug("decoder messages: %s", noise)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
 def _ffmpeg_probe(exe: str, path: Path) -> tuple[bool, float | None]:
     """(has an audio stream, duration in seconds or None) from ffmpeg's header printout."""
     proc = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True,
@@ -102,9 +150,10 @@ def _ffmpeg_probe(exe: str, path: Path) -> tuple[bool, float | None]:
 
 
 def _ffmpeg_decode(exe: str, path: Path, limit_seconds: float | None) -> np.ndarray:
+    """Decode, mix to mono and resample in ffmpeg (streaming: memory grows only with the output)."""
     cmd = [exe, "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1",
            "-ar", str(SAMPLE_RATE), "-f", "f32le"]
-    if limit_seconds is not None:  # never decode more than needed to know it is too long
+    if limit_seconds is not None:  # never decode more than will be used
         cmd += ["-t", f"{limit_seconds:.3f}"]
     proc = subprocess.run(cmd + ["-"], capture_output=True, timeout=600)
     if proc.returncode != 0:
@@ -112,36 +161,53 @@ def _ffmpeg_decode(exe: str, path: Path, limit_seconds: float | None) -> np.ndar
     return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
 
 
-def _load_soundfile(path: Path, max_seconds: float | None, min_seconds: float) -> np.ndarray | None:
-    """Decode with libsndfile (wav, flac, ogg, mp3, ...); None if it cannot read the format."""
+def _load_soundfile(path: Path, max_seconds: float | None, min_seconds: float,
+                    duration: float | None) -> np.ndarray | None:
+    """Decode with libsndfile (wav, flac, ogg, mp3, ...); None if it cannot read the format.
+
+    Reads block by block, mixing each block to mono, and stops at :func:`decode_limit`, so memory
+    follows the seconds used, not the size of the file.
+    """
     try:
-        info = sf.info(str(path))
+        with _quiet_stderr():
+            info = sf.info(str(path))
     except Exception:  # noqa: BLE001 - libsndfile raises several types for unknown formats
         return None
-    if info.samplerate <= 0:
-        return None
-    _check_duration(info.frames / info.samplerate, path.name, max_seconds, min_seconds)
+    if not 0 < info.samplerate <= MAX_NATIVE_RATE or info.channels < 1:
+        return None  # odd rates and layouts: ffmpeg resamples them while it streams
+    if duration is None:
+        _check_duration(info.frames / info.samplerate, path.name, max_seconds, min_seconds)
+    limit = decode_limit(max_seconds, duration)
+    frames = -1 if limit is None else int(math.ceil(limit * info.samplerate))
+    blocks: list[np.ndarray] = []
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with _quiet_stderr(), sf.SoundFile(str(path)) as fh:
+            sr = fh.samplerate
+            for block in fh.blocks(blocksize=BLOCK_SECONDS * sr, frames=frames, dtype="float32", always_2d=True):
+                blocks.append(block.mean(axis=1))
     except Exception:  # noqa: BLE001
         return None
-    wave = data.mean(axis=1)
-    if sr != SAMPLE_RATE:
+    wave = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    if sr != SAMPLE_RATE and len(wave):
         wave = librosa.resample(wave, orig_sr=sr, target_sr=SAMPLE_RATE)
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
-def load_audio(path: str | Path, max_seconds: float | None = 600.0, min_seconds: float = 5.0) -> np.ndarray:
+def load_audio(path: str | Path, max_seconds: float | None = DEFAULT_MAX_SECONDS, min_seconds: float = MIN_SECONDS,
+               duration: float | None = None) -> np.ndarray:
     """Load a music file as mono float32 at 15360 Hz.
 
     Reads wav, flac, ogg and mp3 with libsndfile and anything else ffmpeg can decode (m4a/aac,
     opus, the audio track of a video, ...). The duration is checked from the file header before
-    the whole file is decoded.
+    anything is decoded, and never more than :func:`decode_limit` seconds are decoded, whatever
+    the file says about itself.
 
     Args:
         path: the audio file.
-        max_seconds: refuse longer songs; None means no limit.
+        max_seconds: refuse longer songs; None means no limit. With `duration`, the limit applies
+            to `duration` (the file itself may be longer).
         min_seconds: refuse shorter songs.
+        duration: use only the first `duration` seconds; only they are decoded.
 
     Raises:
         AudioError: missing, not audio, empty, too short, too long or silent.
@@ -153,28 +219,36 @@ def load_audio(path: str | Path, max_seconds: float | None = 600.0, min_seconds:
         raise AudioError(f"'{path}' is a folder, not a music file.")
     if path.stat().st_size == 0:
         raise AudioError(f"'{path.name}' is an empty file (0 bytes).")
+    if duration is not None:
+        if not math.isfinite(duration) or duration <= 0:
+            raise AudioError(f"Cannot use the first {duration} seconds of '{path.name}'.")
+        if max_seconds is not None and duration > max_seconds:
+            raise AudioError(f"Cannot use the first {_fmt_seconds(duration)} of '{path.name}': the limit is "
+                             f"{_fmt_seconds(max_seconds)}.")
 
-    wave = _load_soundfile(path, max_seconds, min_seconds)
+    wave = _load_soundfile(path, max_seconds, min_seconds, duration)
     if wave is None:
         exe = _ffmpeg_exe()
         if exe is None:
             raise AudioError(f"'{path.name}' is not a format that can be read here "
                              "(use wav, flac, ogg or mp3, or install ffmpeg).")
-        has_audio, duration = _ffmpeg_probe(exe, path)
+        has_audio, seconds = _ffmpeg_probe(exe, path)
         if not has_audio:
             raise AudioError(f"'{path.name}' is not an audio file (or it is damaged); "
                              "use wav, mp3, ogg, flac or m4a.")
-        if duration is not None:
-            _check_duration(duration, path.name, max_seconds, min_seconds)
-        limit = None if max_seconds is None else max_seconds + 1.0
-        wave = _ffmpeg_decode(exe, path, limit)
+        if seconds is not None and duration is None:
+            _check_duration(seconds, path.name, max_seconds, min_seconds)
+        wave = _ffmpeg_decode(exe, path, decode_limit(max_seconds, duration))
+    if duration is not None:
+        wave = wave[: int(round(duration * SAMPLE_RATE))]
 
     # The header can lie (or be missing): check the decoded length too.
     _check_duration(len(wave) / SAMPLE_RATE, path.name, max_seconds, min_seconds)
     if not np.all(np.isfinite(wave)):
         raise AudioError(f"'{path.name}' contains invalid samples (NaN or infinity).")
     if float(np.max(np.abs(wave))) < SILENCE_PEAK:
-        raise AudioError(f"'{path.name}' is silent; there is no music to dance to.")
+        what = f"The first {duration:g} seconds of '{path.name}' are" if duration is not None else f"'{path.name}' is"
+        raise AudioError(f"{what} silent; there is no music to dance to.")
     return wave
 
 
@@ -227,9 +301,11 @@ def music_features(wave: np.ndarray, sr: int = SAMPLE_RATE) -> MusicFeatures:
                          onset_envelope=envelope)
 
 
-def analyze_music(path: str | Path, max_seconds: float | None = 600.0) -> MusicFeatures:
-    """Load a music file (see `load_audio`) and compute its `MusicFeatures`."""
-    return music_features(load_audio(path, max_seconds=max_seconds))
+def analyze_music(path: str | Path, max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                  duration: float | None = None) -> MusicFeatures:
+    """Load a music file (see `load_audio`; only the first `duration` seconds when given) and compute
+    its `MusicFeatures`."""
+    return music_features(load_audio(path, max_seconds=max_seconds, duration=duration))
 
 
 # ----------------------------------------------------------------------------- test signal

@@ -5,18 +5,29 @@ Bad input ends with exit status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm.auto import tqdm
 
+from . import checks
 from .config import PRESETS
 
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (status 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lodge", description="Lodge: music to long 3D dance.")
+    parser = _Parser(prog="python -m lodge", description="Lodge: music to long 3D dance.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate a dance for a music file")
@@ -25,13 +36,16 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--soft", type=float, default=None,
                      help="soft-cue guidance fraction s in [0, 1] (default: the checkpoint's, see its model card)")
-    gen.add_argument("--steps", type=int, default=None, help="DDIM steps (default 50)")
+    gen.add_argument("--steps", type=int, default=None,
+                     help=f"denoising steps, 1 to {checks.MAX_STEPS} (default: 50 for DDIM, all for DDPM)")
     gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
     gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")
     gen.add_argument("--beat-sync", action="store_true",
                      help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
-    gen.add_argument("--seconds", type=float, default=None, help="use only the first N seconds")
-    gen.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer songs (0: no limit)")
+    gen.add_argument("--seconds", type=float, default=None,
+                     help=f"use only the first N seconds (at least {checks.MIN_SECONDS:g}); only they are decoded")
+    gen.add_argument("--max-seconds", type=float, default=checks.DEFAULT_MAX_SECONDS,
+                     help=f"refuse longer songs (default {checks.DEFAULT_MAX_SECONDS:g}; 0: no limit)")
     gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
     gen.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     gen.add_argument("--out", required=True, help="output directory (dance.npz is written there)")
@@ -93,10 +107,52 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable_folder(out: str) -> Path:
+    """Create `out` if needed and prove a file can be written there; ValueError with one line if not."""
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise checks.InputError(f"Cannot write to the output folder '{out}': {reason}.") from None
+    return folder
+
+
+def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
+    """Every argument of `generate` checked and cleaned before any work starts (InputError if one is bad)."""
+    args.seed = checks.check_seed(args.seed)
+    if args.soft is not None:
+        args.soft = checks.check_soft(args.soft)
+    if args.steps is not None:
+        args.steps = checks.check_steps(args.steps)
+    if args.guidance is not None:
+        args.guidance = checks.check_guidance(args.guidance)
+    args.max_seconds = checks.check_max_seconds(args.max_seconds)
+    if args.seconds is not None:
+        args.seconds = checks.check_seconds(args.seconds, args.max_seconds)
+    music = Path(args.music)
+    if not music.is_file():
+        raise checks.InputError(f"Music file not found: '{args.music}'." if not music.exists()
+                                else f"'{args.music}' is a folder, not a music file.")
+    if not os.access(music, os.R_OK):
+        raise checks.InputError(f"Cannot read the music file '{args.music}'.")
+    if args.checkpoint is not None and not Path(args.checkpoint).is_dir():
+        raise checks.InputError(f"Checkpoint folder not found: '{args.checkpoint}'.")
+    args.out = _writable_folder(args.out)
+    return args
+
+
 def _generate(args: argparse.Namespace) -> int:
+    from .audio import load_audio
     from .pipeline import LodgePipeline
 
+    args = _check_generate(args)
+    # The music next (cheap, and the likeliest to be wrong), then the model.
+    wave = load_audio(args.music, max_seconds=args.max_seconds, duration=args.seconds)
     pipe = LodgePipeline.from_pretrained(args.checkpoint, device=args.device)
+    pipe.genre_index(args.genre)
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, fraction: float) -> None:
@@ -107,13 +163,13 @@ def _generate(args: argparse.Namespace) -> int:
         bar.refresh()
 
     dance = pipe(
-        args.music, args.genre, seed=args.seed, soft=args.soft, sampler=args.sampler, steps=args.steps,
-        guidance_weight=args.guidance, max_seconds=args.max_seconds or None, duration=args.seconds,
+        wave, args.genre, seed=args.seed, soft=args.soft, sampler=args.sampler, steps=args.steps,
+        guidance_weight=args.guidance, max_seconds=args.max_seconds, duration=args.seconds,
         beat_sync=args.beat_sync, progress=progress,
     )
     for bar in bars.values():
         bar.close()
-    path = dance.save_npz(Path(args.out) / "dance.npz")
+    path = dance.save_npz(args.out / "dance.npz")
     print(f"wrote {path} ({dance.duration:.1f} s, {len(dance.primitives)} primitives, genre {dance.genre})")
     return 0
 

@@ -154,7 +154,7 @@ class LodgePipeline:
         genre_id = self.genre_index(genre)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        features = self._music(music, max_seconds)
+        features = self._music(music, max_seconds, duration)
         if duration is not None:
             features = _cut_features(features, int(round(duration * FPS)))
         if progress:
@@ -211,12 +211,12 @@ class LodgePipeline:
 
     # ------------------------------------------------------------------ stages
 
-    def _music(self, music, max_seconds) -> MusicFeatures:
+    def _music(self, music, max_seconds, duration=None) -> MusicFeatures:
         if isinstance(music, MusicFeatures):
             return music
         if isinstance(music, np.ndarray):
             return music_features(music.astype(np.float32), SAMPLE_RATE)
-        return analyze_music(music, max_seconds=max_seconds)
+        return analyze_music(music, max_seconds=max_seconds, duration=duration)  # decodes only `duration` s
 
     def _normalised_music(self, feats: np.ndarray, padded_len: int) -> torch.Tensor:
         padded = np.zeros((padded_len, feats.shape[1]), dtype=np.float32)

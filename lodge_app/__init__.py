@@ -14,20 +14,33 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .settings import AppSettings  # noqa: E402
 
-__all__ = ["AppSettings", "build_demo", "launch"]
+__all__ = ["AppSettings", "build_demo", "launch", "load_studio"]
+
+
+def load_studio(settings: AppSettings):
+    """The model and a temporary folder of this instance's own; Gradio's cache is put in that folder
+    (GRADIO_TEMP_DIR, process-wide) so that results are stored once and cleaned together."""
+    from .jobs import Studio, make_instance_folder
+
+    workdir = make_instance_folder()
+    os.environ["GRADIO_TEMP_DIR"] = str(workdir)
+    return Studio.load(settings, workdir=workdir)
 
 
 def build_demo(settings: AppSettings | None = None):
     """Load the model named by `settings` and build the Gradio page (see :mod:`lodge_app.ui`)."""
-    from .jobs import Studio
     from .ui import build_demo as _build
 
-    return _build(Studio.load(settings or AppSettings.from_env()))
+    return _build(load_studio(settings or AppSettings.from_env()))
 
 
 def launch(settings: AppSettings | None = None, **launch_kwargs):
-    """Build the page, queue it and serve it (blocks unless ``prevent_thread_lock=True``)."""
+    """Build the page, queue it and serve it (blocks unless ``prevent_thread_lock=True``); old results
+    and uploads are deleted on a timer."""
+    from .ui import build_demo as _build
     from .ui import launch as _launch
 
     settings = settings or AppSettings.from_env()
-    return _launch(build_demo(settings), settings, **launch_kwargs)
+    studio = load_studio(settings)
+    studio.start_cleaner()
+    return _launch(_build(studio), settings, **launch_kwargs)

@@ -6,10 +6,13 @@ for the page; :mod:`lodge_app.ui` turns those into ``gr.Error``.
 """
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from lodge import checks
 from lodge.audio import AudioError, load_audio, music_features
 from lodge.constants import FPS, SAMPLE_RATE
 
@@ -27,10 +31,11 @@ from .settings import AppSettings
 
 log = logging.getLogger("lodge_app")
 
-MIN_SECONDS = 5.0  # shortest music accepted (the pipeline's own minimum)
+MIN_SECONDS = checks.MIN_SECONDS
 DEFAULT_DDIM_STEPS = 50
-JOB_ROOT = Path(tempfile.gettempdir()) / "lodge_studio"
-JOB_MAX_AGE_S = 6 * 3600
+VIDEO_SIZES = (256, 384, 512, 720)  # pixels, square
+VIDEO_FPS = (FPS, FPS // 2)
+JOBS_DIR = "jobs"  # inside the instance folder: one sub-folder per request
 # Report = callback(overall_fraction, description) for the page's progress bar.
 Report = Callable[[float, str], None]
 
@@ -58,6 +63,63 @@ class Options:
     video_size: int = 512
     video_fps: int = FPS
     beat_sync: bool = False  # re-time the moves onto the beats (lodge.post.beat_sync)
+
+
+def _pick(value: object, choices: tuple[int, ...], what: str, title: str) -> int:
+    try:
+        number = checks.whole_number(value, what, min(choices), max(choices))
+    except checks.InputError:
+        number = -1
+    if number not in choices:
+        raise UserError(f"{what} must be one of {', '.join(map(str, choices))}, not {str(value)[:20]!r}.", title=title)
+    return number
+
+
+def read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size, video_fps,
+                 beat_sync=False, max_seconds: float | None = checks.DEFAULT_MAX_SECONDS) -> Options:
+    """The page's widget values (or what an API client sent) -> checked :class:`Options`.
+
+    Raises:
+        UserError: a value out of range or not a number, with a sentence saying which and what is allowed.
+    """
+    first = str(length_mode).lower().startswith("first")
+    ddpm = str(quality).lower().startswith(("ddpm", "full"))
+    try:
+        seed_value = checks.check_seed(0 if seed in (None, "") else seed)
+    except checks.InputError as err:
+        raise UserError(str(err), title="Seed out of range") from None
+    try:
+        duration = checks.check_seconds(first_seconds, max_seconds) if first else None
+    except checks.InputError as err:
+        raise UserError(str(err), title="Length out of range") from None
+    try:
+        soft_value = checks.check_soft(1.0 if soft in (None, "") else soft)
+    except checks.InputError as err:
+        raise UserError(str(err), title="Soft-cue strength out of range") from None
+    try:
+        steps_value = DEFAULT_DDIM_STEPS if ddpm or steps in (None, "") else checks.check_steps(steps)
+    except checks.InputError as err:
+        raise UserError(str(err), title="Step count out of range") from None
+    return Options(
+        genre=str(genre or ""),
+        seed=seed_value,
+        duration=duration,
+        soft=soft_value,
+        sampler="ddpm" if ddpm else "ddim",
+        steps=steps_value,
+        camera="fixed" if str(camera).lower().startswith("fixed") else "follow",
+        body=str(body or "mannequin"),
+        video_size=_pick(512 if video_size in (None, "") else video_size, VIDEO_SIZES, "The video size",
+                         "Unknown video size"),
+        video_fps=_pick(FPS if video_fps in (None, "") else video_fps, VIDEO_FPS, "The video frame rate",
+                        "Unknown frame rate"),
+        beat_sync=bool(beat_sync),
+    )
+
+
+def without_paths(message: str) -> str:
+    """`message` with every absolute file path cut down to its last part (never show server folders)."""
+    return re.sub(r"(?<![\w.:/\\])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/]+[\\/])+([^\s'\"\\/]*)", r"\1", message)
 
 
 @dataclass
@@ -107,17 +169,37 @@ def _safe_stem(name: str) -> str:
     return (stem or "music")[:40]
 
 
-def _clean_old_jobs(root: Path = JOB_ROOT, max_age_s: float = JOB_MAX_AGE_S) -> None:
-    """Remove request folders older than `max_age_s` (downloads stay available for a few hours)."""
-    if not root.is_dir():
-        return
+def make_instance_folder() -> Path:
+    """A temporary folder of its own for this server process (removed at exit); Gradio's cache lives
+    there too (GRADIO_TEMP_DIR), so results written into it are served without being copied."""
+    base = os.environ.get("LODGE_TMPDIR") or tempfile.gettempdir()
+    folder = Path(tempfile.mkdtemp(prefix="lodge_studio_", dir=base)).resolve()
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def clean_folder(root: Path, max_age_s: float, keep: Callable[[Path], bool] = lambda p: False) -> int:
+    """Delete request folders under `root/jobs` older than `max_age_s` and empty folders Gradio's cache
+    left behind; returns how many were removed."""
+    removed = 0
     now = time.time()
-    for child in root.iterdir():
+    jobs = root / JOBS_DIR
+    for child in list(jobs.iterdir()) if jobs.is_dir() else []:
         try:
             if child.is_dir() and now - child.stat().st_mtime > max_age_s:
                 shutil.rmtree(child, ignore_errors=True)
+                removed += 1
         except OSError:
             pass
+    for child in list(root.iterdir()) if root.is_dir() else []:
+        try:
+            if child.is_dir() and child.name != JOBS_DIR and not keep(child) and not any(child.iterdir()) \
+                    and now - child.stat().st_mtime > 1.0:
+                child.rmdir()
+                removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def _fmt_clock(seconds: float) -> str:
@@ -147,23 +229,27 @@ def _fmt_limit(seconds: float) -> str:
 class Studio:
     """The loaded model plus everything a request needs; one instance per app."""
 
-    def __init__(self, settings: AppSettings, pipe=None, load_error: str | None = None):
+    def __init__(self, settings: AppSettings, pipe=None, load_error: str | None = None, workdir: Path | None = None):
         self.settings = settings
         self.pipe = pipe
         self.load_error = load_error
+        self.workdir = Path(workdir) if workdir is not None else make_instance_folder()
+        self._cleaner: threading.Thread | None = None
         self.estimator = TimeEstimator()
         if pipe is not None:
             self.estimator.ddpm_steps = int(getattr(pipe.cfg, "diffusion_steps", 1000))
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, settings: AppSettings) -> "Studio":
-        """Load the checkpoint; a missing or broken one gives a Studio that explains why (no crash)."""
+    def load(cls, settings: AppSettings, workdir: Path | None = None) -> "Studio":
+        """Load the checkpoint; a missing or broken one gives a Studio that explains why (no crash).
+
+        `workdir`: where request folders go (default: a new temporary folder for this instance)."""
         try:
             from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline
         except Exception as err:  # noqa: BLE001 - a broken install must still show a page
             log.exception("cannot import the pipeline")
-            return cls(settings, None, f"The Lodge library could not be loaded: {err}")
+            return cls(settings, None, f"The Lodge library could not be loaded: {err}", workdir)
         path = settings.checkpoint or DEFAULT_CHECKPOINT
         try:
             pipe = LodgePipeline.from_pretrained(path, device=settings.device)
@@ -172,9 +258,9 @@ class Studio:
             hint = ("The default weights are not in this copy of the project (lodge/weights/default). "
                     "Start the app with --checkpoint PATH or set LODGE_CHECKPOINT to a checkpoint folder."
                     if settings.checkpoint is None else "Check the --checkpoint / LODGE_CHECKPOINT path.")
-            return cls(settings, None, f"No dance model could be loaded from '{path}': {err}. {hint}")
+            return cls(settings, None, f"No dance model could be loaded from '{path}': {err}. {hint}", workdir)
         _use_pipeline(pipe)
-        studio = cls(settings, pipe)
+        studio = cls(settings, pipe, workdir=workdir)
         if settings.calibrate:
             try:
                 studio.estimator.calibrate(pipe)
@@ -218,6 +304,51 @@ class Studio:
                 "smpl.is.tue.mpg.de): put SMPLX_NEUTRAL.npz and/or SMPL_NEUTRAL.pkl in a folder and start the "
                 "app with --smpl-dir FOLDER or LODGE_SMPL_MODEL_DIR=FOLDER (see the README).")
 
+    # ------------------------------------------------------------------ disk
+    def clean(self, keep: Callable[[Path], bool] = lambda p: False) -> int:
+        """Delete results older than the keep time (see :func:`clean_folder`)."""
+        return clean_folder(self.workdir, self.settings.keep_seconds, keep)
+
+    def start_cleaner(self, keep: Callable[[Path], bool] = lambda p: False) -> None:
+        """Clean every :attr:`AppSettings.clean_every_seconds` on a daemon thread, whether or not anyone
+        generates (Gradio's own ``delete_cache`` removes the cached files on the same schedule)."""
+        if self._cleaner is not None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(self.settings.clean_every_seconds)
+                try:
+                    self.clean(keep)
+                except Exception:  # noqa: BLE001 - never let the cleaner die
+                    log.warning("cleaning the instance folder failed", exc_info=True)
+
+        self._cleaner = threading.Thread(target=loop, name="lodge-cleaner", daemon=True)
+        self._cleaner.start()
+
+    def _touch(self, path: Path) -> None:
+        """Restart the keep time of an upload in use: Gradio's cache hands the same file to everyone who
+        uploads the same bytes, and its cleaner goes by the file's ctime."""
+        try:
+            if path.resolve().is_relative_to(self.workdir):
+                os.utime(path)
+        except OSError:
+            pass
+
+    def discard_upload(self, music: str | Path | None) -> None:
+        """Delete a refused upload now (only files inside this instance's folder, never an example)."""
+        if not music:
+            return
+        path = Path(music)
+        try:
+            if path.is_file() and path.resolve().is_relative_to(self.workdir) and \
+                    not path.resolve().is_relative_to(self.workdir / JOBS_DIR):
+                path.unlink()
+                if not any(path.parent.iterdir()):
+                    path.parent.rmdir()
+        except OSError:
+            log.warning("could not delete the refused upload %s", path.name)
+
     # ------------------------------------------------------------------ estimates
     def job(self, song_seconds: float, options: Options) -> Job:
         """The estimator's view of a request."""
@@ -227,6 +358,11 @@ class Studio:
     def estimate_seconds(self, song_seconds: float, options: Options) -> float:
         """Expected wall time of a request on this machine."""
         return self.estimator.total(self.job(song_seconds, options))
+
+    def _job_root(self) -> Path:
+        root = self.workdir / JOBS_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        return root
 
     # ------------------------------------------------------------------ the request
     def check(self, music: str | Path | None, options: Options) -> Path:
@@ -246,31 +382,37 @@ class Studio:
             raise UserError(f"Unknown genre '{options.genre}'. This model knows: {', '.join(self.genres)}.",
                             title="Unknown genre")
         if options.sampler not in ("ddim", "ddpm"):
-            raise UserError(f"Unknown quality setting '{options.sampler}'.", title="Bad setting")
-        if not 0.0 <= options.soft <= 1.0:
-            raise UserError("The soft-cue strength must be between 0 and 1.", title="Bad setting")
-        if options.duration is not None and options.duration < MIN_SECONDS:
-            raise UserError(f"Please use at least {MIN_SECONDS:g} seconds of music.", title="Too short")
+            raise UserError(f"Unknown quality setting '{options.sampler}'.", title="Unknown quality setting")
+        try:
+            checks.check_soft(options.soft)
+            checks.check_seed(options.seed)
+            checks.check_steps(options.steps)
+            if options.duration is not None:
+                checks.check_seconds(options.duration, self.settings.max_seconds)
+        except checks.InputError as err:
+            raise UserError(str(err), title="Setting out of range") from None
         return path
 
     def load_music(self, path: Path, options: Options) -> np.ndarray:
-        """Decode the music (mono, 15360 Hz), checked and cut to the requested length."""
-        limit = None if options.duration else self.settings.max_seconds
+        """Decode the music (mono, 15360 Hz), checked; with a length, only that much is decoded.
+
+        A refused file is deleted at once (it is of no further use), except one refused only for its
+        length: 'First N seconds' can still use it.
+        """
         try:
-            wave = load_audio(path, max_seconds=limit, min_seconds=MIN_SECONDS)
+            return load_audio(path, max_seconds=self.settings.max_seconds, min_seconds=MIN_SECONDS,
+                              duration=options.duration)
         except AudioError as err:
-            raise UserError(friendly_audio_error(err, self.settings.max_seconds), title="Music problem") from err
-        if options.duration:
-            wave = wave[: int(round(options.duration * SAMPLE_RATE))]
-            if float(np.max(np.abs(wave))) < 1e-4:
-                raise UserError(f"The first {options.duration:g} seconds of '{path.name}' are silent; "
-                                "there is no music to dance to.", title="Music problem")
-        return wave
+            message = friendly_audio_error(err, self.settings.max_seconds)
+            if "over the limit" not in str(err):
+                self.discard_upload(path)
+            raise UserError(message, title=_music_title(str(err))) from err
 
     def generate(self, music: str | Path | None, options: Options, report: Report | None = None) -> Result:
         """Run one request; raises UserError for anything the user should see."""
         report = report or (lambda fraction, desc: None)
         path = self.check(music, options)
+        self._touch(path)
         t_start = time.perf_counter()
         report(0.0, "Reading the music")
         wave = self.load_music(path, options)
@@ -297,8 +439,7 @@ class Studio:
         timings["global"] = float(dance.timings.get("global", 0.0))
         timings["local"] = float(dance.timings.get("local", 0.0))
 
-        _clean_old_jobs()
-        out = Path(tempfile.mkdtemp(prefix=f"{_safe_stem(path.name)}_", dir=_job_root()))
+        out = Path(tempfile.mkdtemp(prefix=f"{_safe_stem(path.name)}_", dir=self._job_root()))
         name = f"{_safe_stem(path.name)}_{genre}_seed{int(options.seed)}"
         t_render = time.perf_counter()
         result = self._render(dance, path, out, name, options, stages)
@@ -354,9 +495,17 @@ class Studio:
         return Result(video=video, timeline=timeline, glb=glb, files=[Path(p) for p in files], summary="")
 
 
-def _job_root() -> Path:
-    JOB_ROOT.mkdir(parents=True, exist_ok=True)
-    return JOB_ROOT
+
+
+def _music_title(message: str) -> str:
+    """A toast title that says what is wrong with the music."""
+    for fragment, title in (("over the limit", "Song too long"), ("only", "Song too short"),
+                            ("silent", "Silent music"), ("empty", "Empty file"), ("not found", "No music"),
+                            ("not an audio file", "Not a music file"), ("could not be decoded", "Unreadable music"),
+                            ("not a format", "Unreadable music")):
+        if fragment in message:
+            return title
+    return "Music problem"
 
 
 def _optional(make: Callable[[], object], what: str) -> Path | None:

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
+
+from lodge.checks import DEFAULT_MAX_SECONDS
 
 CHECKPOINT_ENV = "LODGE_CHECKPOINT"
 SMPL_DIR_ENV = "LODGE_SMPL_MODEL_DIR"  # same variable the renderer reads
 MAX_SECONDS_ENV = "LODGE_MAX_SECONDS"
 QUEUE_SIZE_ENV = "LODGE_QUEUE_SIZE"
 DEVICE_ENV = "LODGE_DEVICE"
-DEFAULT_MAX_SECONDS = 600.0
+MAX_UPLOAD_MB_ENV = "LODGE_MAX_UPLOAD_MB"
+KEEP_MINUTES_ENV = "LODGE_KEEP_MINUTES"
 DEFAULT_QUEUE_SIZE = 16
+# A 10-minute wav (44.1 kHz, 16-bit stereo) is 106 MB; compressed songs are far smaller.
+DEFAULT_MAX_UPLOAD_MB = 128.0
+DEFAULT_KEEP_MINUTES = 60.0  # how long results (and uploads) stay on the server for download
 
 
 def _env_float(name: str, default: float) -> float:
@@ -41,6 +48,8 @@ class AppSettings:
         server_port: TCP port.
         queue_size: how many requests may wait in the queue.
         calibrate: time a tiny generation at start-up so the time estimates fit this machine.
+        max_upload_mb: largest file an upload may be, in MB; larger ones are refused and deleted.
+        keep_minutes: results and uploads older than this are deleted (checked on a timer).
     """
 
     checkpoint: Path | None = None
@@ -51,6 +60,18 @@ class AppSettings:
     server_port: int = 7860
     queue_size: int = DEFAULT_QUEUE_SIZE
     calibrate: bool = True
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    keep_minutes: float = DEFAULT_KEEP_MINUTES
+
+    @property
+    def keep_seconds(self) -> int:
+        """:attr:`keep_minutes` in whole seconds (at least 1)."""
+        return max(1, int(round(self.keep_minutes * 60)))
+
+    @property
+    def clean_every_seconds(self) -> int:
+        """How often old results are looked for: a quarter of the keep time, from 5 s to 10 min."""
+        return int(min(600, max(5, self.keep_seconds // 4)))
 
     @classmethod
     def from_env(cls) -> "AppSettings":
@@ -65,6 +86,8 @@ class AppSettings:
             server_name=os.environ.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1",
             server_port=_env_int("GRADIO_SERVER_PORT", 7860),
             queue_size=_env_int(QUEUE_SIZE_ENV, DEFAULT_QUEUE_SIZE),
+            max_upload_mb=_env_float(MAX_UPLOAD_MB_ENV, DEFAULT_MAX_UPLOAD_MB),
+            keep_minutes=_env_float(KEEP_MINUTES_ENV, DEFAULT_KEEP_MINUTES),
         )
 
     @classmethod
@@ -85,7 +108,16 @@ class AppSettings:
                        help="port (env GRADIO_SERVER_PORT; default 7860)")
         p.add_argument("--queue-size", type=int, default=base.queue_size,
                        help=f"requests allowed to wait (env {QUEUE_SIZE_ENV}; default {DEFAULT_QUEUE_SIZE})")
+        p.add_argument("--max-upload-mb", type=float, default=base.max_upload_mb,
+                       help=f"largest upload in MB (env {MAX_UPLOAD_MB_ENV}; default {DEFAULT_MAX_UPLOAD_MB:g})")
+        p.add_argument("--keep-minutes", type=float, default=base.keep_minutes,
+                       help=f"delete results and uploads older than this (env {KEEP_MINUTES_ENV}; "
+                            f"default {DEFAULT_KEEP_MINUTES:g})")
         p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                        help="skip the start-up timing run (estimates then use built-in CPU figures)")
         ns = p.parse_args(argv)
+        for flag, value in (("--max-seconds", ns.max_seconds), ("--max-upload-mb", ns.max_upload_mb),
+                            ("--keep-minutes", ns.keep_minutes)):
+            if not (math.isfinite(value) and value > 0):
+                p.error(f"{flag} must be a positive number, not {value:g}")
         return replace(base, **vars(ns))

@@ -9,14 +9,16 @@ import gradio as gr
 
 from .audio_info import probe_seconds
 from .estimate import ProgressReport, format_seconds
-from .jobs import DEFAULT_DDIM_STEPS, JOB_ROOT, MIN_SECONDS, Options, Studio, UserError, _fmt_limit
+from .jobs import (DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, Studio, UserError, _fmt_limit,
+                   read_options, without_paths)
 from .settings import AppSettings
 
 log = logging.getLogger("lodge_app")
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 AUDIO_SUFFIXES = (".mp3", ".wav", ".ogg", ".flac", ".m4a")
-VIDEO_SIZES = [("Small · 256 px", 256), ("Medium · 384 px", 384), ("Large · 512 px", 512), ("HD · 720 px", 720)]
+VIDEO_SIZE_LABELS = dict(zip(VIDEO_SIZES, ("Small", "Medium", "Large", "HD")))
+MODEL3D_BACKDROP = (0.17, 0.19, 0.23, 1.0)  # RGBA of the 3D view's background
 REFERENCE_SECONDS = 60.0  # the song length quoted in estimates before any music is chosen
 
 CSS = """
@@ -60,25 +62,12 @@ def _genre_for(path: Path, genres: list[str]) -> str | None:
     return genres[0] if genres else None
 
 
-def _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size,
-             video_fps, beat_sync=False) -> Options:
-    """Widget values -> Options (tolerant of what API clients send)."""
-    try:
-        return Options(
-            genre=str(genre or ""),
-            seed=int(seed if seed not in (None, "") else 0),
-            duration=float(first_seconds) if str(length_mode).lower().startswith("first") and first_seconds else None,
-            soft=float(1.0 if soft is None else soft),
-            sampler="ddpm" if str(quality).lower().startswith(("ddpm", "full")) else "ddim",
-            steps=int(steps or DEFAULT_DDIM_STEPS),
-            camera="fixed" if str(camera).lower().startswith("fixed") else "follow",
-            body=str(body or "mannequin"),
-            video_size=int(video_size or 512),
-            video_fps=int(video_fps or 30),
-            beat_sync=bool(beat_sync),
-        )
-    except (TypeError, ValueError) as err:
-        raise gr.Error(f"One of the settings is not valid: {err}", title="Bad setting") from err
+def _ranges_checked_by_read_options(*components: gr.components.Component) -> None:
+    """Let these inputs pass what the client sent straight to the handler: :func:`read_options` owns the
+    ranges and answers an API client's out-of-range value with a sentence and a title, where Gradio's own
+    check would say "Value 3 is less than minimum value 5.0." under the title "Error"."""
+    for component in components:
+        component.preprocess = lambda payload: payload  # type: ignore[method-assign]
 
 
 def make_handlers(studio: Studio):
@@ -87,13 +76,14 @@ def make_handlers(studio: Studio):
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                  video_size, video_fps, beat_sync=False, progress=gr.Progress()):
         """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
-        options = _options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                           video_size, video_fps, beat_sync)
-
         try:
+            options = read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
+                                   video_size, video_fps, beat_sync, max_seconds=studio.settings.max_seconds)
             result = studio.generate(music, options, ProgressReport(progress))
         except UserError as err:
-            raise gr.Error(str(err), title=err.title, print_exception=False) from err
+            # The title leads the message too: Gradio 6.31's page titles every toast of a queued event "Error"
+            # (it reads `_title`), so the words that say what went wrong must be in the body as well.
+            raise gr.Error(f"{err.title}: {without_paths(str(err))}", title=err.title, print_exception=False) from err
         except gr.Error:
             raise
         except Exception as err:  # noqa: BLE001 - never show a traceback on the page
@@ -110,8 +100,11 @@ def make_handlers(studio: Studio):
         seconds = probe_seconds(music)
         known = seconds is not None
         seconds = seconds if known else REFERENCE_SECONDS
-        base = _options(studio.genres[0], 0, length_mode, first_seconds, 1.0, "ddim", steps, "follow", body,
-                        video_size, video_fps)
+        try:
+            base = read_options(studio.genres[0], 0, length_mode, first_seconds, 1.0, "ddim", steps, "follow", body,
+                                video_size, video_fps, max_seconds=studio.settings.max_seconds)
+        except UserError:  # half-typed values: no estimate until they make sense
+            return ""
         if base.duration:
             seconds = min(seconds, base.duration)
         fast = studio.estimate_seconds(seconds, base)
@@ -155,7 +148,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
     generate, estimate = make_handlers(studio)
     genres = studio.genres
     max_s = float(studio.settings.max_seconds)
-    with gr.Blocks(title="Lodge Studio · music to 3D dance", analytics_enabled=False) as demo:
+    settings = studio.settings
+    # Gradio deletes its cached files (uploads, results) on the same schedule as Studio's cleaner.
+    with gr.Blocks(title="Lodge Studio · music to 3D dance", analytics_enabled=False,
+                   delete_cache=(settings.clean_every_seconds, settings.keep_seconds)) as demo:
         gr.Markdown(header_markdown(), elem_id="lodge-header")
         limits = gr.Markdown(limits_markdown(studio), elem_id="lodge-limits")
         if not studio.ready:
@@ -201,7 +197,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                         body = gr.Dropdown(bodies, value="mannequin", label="Body", info=studio.body_info(),
                                            elem_id="lodge-body")
                     with gr.Row():
-                        video_size = gr.Dropdown(VIDEO_SIZES, value=384 if studio.device == "cpu" else 512,
+                        video_size = gr.Dropdown([(f"{VIDEO_SIZE_LABELS[v]} · {v} px", v) for v in VIDEO_SIZES],
+                                                 value=384 if studio.device == "cpu" else 512,
                                                  label="Video size", elem_id="lodge-size")
                         video_fps = gr.Radio([("30 fps", 30), ("15 fps (renders faster)", 15)], value=30,
                                              label="Video frame rate")
@@ -212,14 +209,17 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 timeline = gr.Image(label="Timeline: beats, segments and the dance primitives", type="filepath",
                                     interactive=False, elem_id="lodge-timeline")
                 with gr.Row(equal_height=False):
+                    # A dark backdrop: the viewer lights the mannequin bright and pale, which vanished on the
+                    # page's near-white; its camera frames the whole dance, travel included.
                     model3d = gr.Model3D(label="3D view (drag to orbit)", elem_id="lodge-3d",
-                                         height=300, clear_color=(0.96, 0.96, 0.97, 1.0), scale=1)
+                                         height=300, clear_color=MODEL3D_BACKDROP, scale=1)
                     summary = gr.Markdown(elem_id="lodge-summary")
                 files = gr.File(label="Downloads: video (MP4), BVH, SMPL-X parameters, animated GLB, raw dance.npz",
                                 file_count="multiple", interactive=False, elem_id="lodge-files")
 
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                   video_size, video_fps, beat_sync]
+        _ranges_checked_by_read_options(seed, first_seconds, soft, steps, video_size, video_fps)
         run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
                   show_progress_on=[video])
         shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
@@ -245,10 +245,11 @@ def theme() -> gr.themes.Base:
 
 
 def launch(demo: gr.Blocks, settings: AppSettings, **kwargs):
-    """Queue (one generation at a time) and serve the page."""
+    """Queue (one generation at a time) and serve the page; uploads over the size limit are refused
+    (and their partial files deleted) by Gradio itself."""
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
-    JOB_ROOT.mkdir(parents=True, exist_ok=True)
     options = dict(server_name=settings.server_name, server_port=settings.server_port, theme=theme(), css=CSS,
-                   allowed_paths=[str(JOB_ROOT), str(EXAMPLES_DIR)], show_error=True)
+                   allowed_paths=[str(EXAMPLES_DIR)], show_error=True,
+                   max_file_size=int(settings.max_upload_mb * 1024 * 1024))
     options.update(kwargs)
     return demo.launch(**options)

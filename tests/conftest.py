@@ -81,3 +81,25 @@ def synthetic_body_dir(tmp_path_factory) -> Path:
     from fixtures.synthetic_body import write_model_folder
 
     return write_model_folder(tmp_path_factory.mktemp("body_models"))
+
+
+@pytest.fixture(scope="session")
+def three_hour_mp3(tmp_path_factory) -> Path:
+    """A 3-hour, 8 kbit/s mp3 (about 10.8 MB): small on disk, 166 M samples if decoded whole.
+
+    Ten minutes of a tone with clicks are encoded once, then the mp3 frames are repeated (no re-encoding).
+    """
+    import shutil
+    import subprocess
+
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        pytest.skip("needs ffmpeg")
+    folder = tmp_path_factory.mktemp("long_audio")
+    piece, path = folder / "ten_minutes.mp3", folder / "three_hours.mp3"
+    tone = "sine=frequency=440:sample_rate=8000:duration=600"
+    subprocess.run([exe, "-v", "error", "-y", "-f", "lavfi", "-i", tone, "-ac", "1", "-b:a", "8k", str(piece)],
+                   check=True, timeout=300)
+    subprocess.run([exe, "-v", "error", "-y", "-stream_loop", "17", "-i", str(piece), "-c", "copy", str(path)],
+                   check=True, timeout=300)
+    return path

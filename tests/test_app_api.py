@@ -244,3 +244,54 @@ def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
         studio._render(dance, EXAMPLE, tmp_path, "x", Options(genre="hiphop"), lambda stage, frac: None)
     assert excinfo.value.title == "Render failed"
     assert "rendering the video failed" in str(excinfo.value) and "EGL" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment, title",
+    [
+        (dict(seed=2**70), "from 0 to 4294967295", "Seed out of range"),
+        (dict(first_seconds="NaN"), "finite number", "Length out of range"),  # JSON has no NaN: sent as text
+        (dict(first_seconds=3), "at least 5 seconds", "Length out of range"),
+        (dict(first_seconds=-5), "at least 5 seconds", "Length out of range"),
+        (dict(first_seconds=10_000), "at most 600 seconds", "Length out of range"),
+        (dict(steps=0), "from 1 to 1000", "Step count out of range"),
+        (dict(steps=100_000), "from 1 to 1000", "Step count out of range"),
+        (dict(soft="inf"), "finite number", "Soft-cue strength out of range"),
+        (dict(video_size=100_000), "256, 384, 512, 720", "Unknown video size"),
+        (dict(video_fps=1000), "30, 15", "Unknown frame rate"),
+    ],
+)
+def test_out_of_range_values_get_a_sentence_and_a_title(client, overrides, fragment, title):
+    args = {"seed": 0, "first_seconds": 6.0, **FAST, **overrides}
+    with pytest.raises(Exception) as excinfo:
+        client.predict(handle_file(str(EXAMPLE)), "hiphop", args["seed"], "first", args["first_seconds"], args["soft"],
+                       args["quality"], args["steps"], args["camera"], args["body"], args["video_size"],
+                       args["video_fps"], api_name="/generate")
+    _assert_error(excinfo, fragment)
+    assert getattr(excinfo.value, "title", None) == title
+    assert "/" not in str(excinfo.value)  # no server path (and no traceback)
+
+
+def test_three_hour_mp3_first_seconds_is_quick_and_small(client, server, three_hour_mp3):
+    """The probe's file: 'first 6 s' decodes 6 s; the whole song is refused from its header; the server's
+    peak memory stays far under 2 GB."""
+    *_, summary = _generate(client, handle_file(str(three_hour_mp3)), first_seconds=6.0)
+    assert "6.0 s" in summary
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(three_hour_mp3)), length_mode="whole")
+    _assert_error(excinfo, "180 min", "first n seconds")
+    assert excinfo.value.title == "Song too long" and "/" not in str(excinfo.value)
+    assert server.peak_memory_bytes() < 2 * 1024**3
+
+
+def test_refused_upload_is_deleted_and_paths_are_refused(client, server, tmp_path):
+    text = tmp_path / "notes.mp3"
+    text.write_text("not music\n" * 100)
+    with pytest.raises(Exception) as excinfo:
+        _generate(client, handle_file(str(text)))
+    _assert_error(excinfo, "notes.mp3")
+    assert excinfo.value.title in ("Not a music file", "Unreadable music")
+    assert not list(server.instance_folder().rglob("notes.mp3"))
+    with pytest.raises(Exception) as excinfo:  # a server path instead of an upload
+        _generate(client, handle_file("/etc/passwd"))
+    assert "Traceback" not in str(excinfo.value)

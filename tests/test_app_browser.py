@@ -14,8 +14,10 @@ from lodge_app.testing import shared_app_server  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "salsa_clave_del_puerto_180bpm.mp3"
 CHROMIUM = os.environ.get("LODGE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Software WebGL (SwiftShader), so that the 3D view renders without a GPU.
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
 SCREENSHOT_DIR = Path(os.environ.get("LODGE_SCREENSHOT_DIR", REPO / "outputs" / "screenshots"))
 
 pytestmark = [
@@ -112,3 +114,49 @@ def test_upload_generate_and_watch(page, server):
     assert page.locator("#lodge-timeline img").count() == 1
     assert page.locator("#lodge-3d canvas").count() == 1
     assert page.locator("#lodge-files a").count() >= 5
+
+
+def _drawn_pixels(png: bytes, skip_top: int = 44) -> int:
+    """Pixels that differ clearly from the backdrop (the most common colour), below the label strip."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[skip_top:].reshape(-1, 3).astype(int)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    backdrop = colours[np.argmax(counts)]
+    return int(np.sum(np.abs(pixels - backdrop).sum(axis=1) > 60))
+
+
+def test_the_3d_view_shows_the_dancer(page):
+    """After the generation above, the 3D view's canvas shows the animated GLB's dancer (software WebGL).
+
+    The test checkpoint is random, so its dancer wanders metres and the viewer, framing the whole dance,
+    shows it small: a few hundred pixels are asked for; a blank view has none."""
+    canvas = page.locator("#lodge-3d canvas")
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(3000)  # the GLB loads and the first frames draw
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    png = canvas.screenshot(path=str(SCREENSHOT_DIR / "app_3d_view.png"))
+    drawn = _drawn_pixels(png)
+    assert drawn > 150, f"the 3D view is blank ({drawn} pixels drawn)"
+
+
+def test_a_refused_song_has_a_toast_that_says_what_went_wrong(page, tmp_path):
+    text = tmp_path / "notes.mp3"
+    text.write_text("not music\n" * 100)
+    clear = page.locator("#lodge-music button[aria-label='Clear']")
+    if clear.count():
+        clear.first.click()
+    page.locator("#lodge-music input[type=file]").set_input_files(str(text))
+    page.wait_for_timeout(1500)
+    page.locator("#lodge-generate").click()
+    toast = page.locator(".toast-wrap").first
+    toast.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "app_refused_song.png"))
+    text_shown = toast.inner_text()
+    assert "notes.mp3" in text_shown and "Traceback" not in text_shown, text_shown
+    assert "Not a music file" in text_shown or "Unreadable music" in text_shown, text_shown

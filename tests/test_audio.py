@@ -183,3 +183,34 @@ def test_example_songs_have_their_written_tempo(name, bpm):
     step = 60.0 * FPS / bpm
     lag = f.beats - np.round(f.beats / step) * step
     assert np.mean(np.abs(lag - np.median(lag)) <= 1) >= 0.9 and 0 <= np.median(lag) <= 3
+
+
+def test_first_n_seconds_decodes_only_those(three_hour_mp3):
+    """A 3-hour file with a 10-minute limit: 'first 8 s' decodes 8 s (small, quick), the whole is refused
+    from the header, and a decode never runs past the limit even with no header check."""
+    import time
+    import tracemalloc
+
+    from lodge.audio import decode_limit
+
+    load_audio(three_hour_mp3, duration=5.0)  # warm up: librosa loads its resampler on first use
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    wave = load_audio(three_hour_mp3, duration=8.0)
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(wave) == 8 * SAMPLE_RATE
+    assert peak < 50e6, peak  # the whole file would be 166 M samples (660 MB as float32)
+    assert elapsed < 30, elapsed
+    msg = _message(three_hour_mp3)
+    assert "180 min" in msg and "limit" in msg
+    assert "limit is 10 min" in _message(three_hour_mp3, duration=700.0)
+    assert decode_limit(600.0, None) == 601.0 and decode_limit(None, 8.0) == 8.0 and decode_limit(None, None) is None
+
+
+@needs_ffmpeg
+def test_first_n_seconds_through_ffmpeg(tmp_path, click_wav):
+    out = tmp_path / "click.m4a"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(click_wav), "-c:a", "aac", str(out)], check=True)
+    assert abs(len(load_audio(out, duration=6.0, max_seconds=10.0)) - 6 * SAMPLE_RATE) <= 1

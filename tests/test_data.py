@@ -170,11 +170,12 @@ def test_retimed_dance_beats_land_on_music_beats(take):
 
 
 def test_cmu_split_never_shares_a_take():
-    from lodge.data.cmu import DEFAULT_SOURCE, read_manifest
+    from lodge.data.cmu import read_manifest
 
-    if not (DEFAULT_SOURCE / "manifest.csv").exists():
-        pytest.skip("CMU dance folder not here")
-    takes = read_manifest(DEFAULT_SOURCE)
+    try:
+        takes = read_manifest()
+    except FileNotFoundError:
+        pytest.skip("CMU dance folder not here (set LODGE_CMU_DIR)")
     test = split_groups({t.group: t.genre for t in takes}, 0.15, seed=0)
     test_takes = {t.take_id for t in takes if t.group in test}
     train_takes = {t.take_id for t in takes if t.group not in test}
@@ -245,3 +246,22 @@ def test_aistpp_reader(tmp_path, take):
     offset = joints - ret.joints
     assert np.abs(offset - offset.mean((0, 1))).max() < 1e-3  # same motion, only re-grounded
     assert abs(joints[0, [10, 11], 1].min()) < 1e-4
+
+
+@pytest.mark.parametrize("module", ["lodge.data.build_corpus", "lodge.data.check_retarget"])
+def test_cmu_folder_comes_from_an_argument_or_the_environment(tmp_path, module):
+    """Without --source or LODGE_CMU_DIR the tools say what to pass (one line, status 2), not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "LODGE_CMU_DIR"}
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-m", module, "--out", str(tmp_path / "out")], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "--source" in res.stderr and "LODGE_CMU_DIR" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    res = subprocess.run([sys.executable, "-m", module, "--out", str(tmp_path / "out")], cwd=root,
+                         env={**env, "LODGE_CMU_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "no manifest.csv" in res.stderr

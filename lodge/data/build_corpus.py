@@ -1,6 +1,9 @@
 """Build the CMU training corpus: retarget, cut glitches, pair with music, write items, manifest and split.
 
-    python -m lodge.data.build_corpus --out corpus [--source DIR] [--renders 2] [--seed 0]
+    python -m lodge.data.build_corpus --out corpus --source DIR [--renders 2] [--seed 0]
+
+`--source` (or the environment variable LODGE_CMU_DIR) is the CMU dance folder: 30 fps BVH files and
+their manifest.csv.
 
 Every clean piece of every take gives `--renders` items with music synthesised on its beat grid
 (the dance re-timed slightly so its kinematic beats sit on that grid) and one item re-timed to a
@@ -21,7 +24,8 @@ from ..constants import FPS, HOP_LENGTH
 from ..motion import motion_to_joints
 from .beats import beat_alignment_score, kinematic_beats, tempo_curve
 from .bvh import read_bvh
-from .cmu import CMU_ACKNOWLEDGEMENT, CMU_LICENSE, DEFAULT_SOURCE, GENRE_MERGES, clean_pieces, read_glitches, read_manifest
+from .cmu import (CMU_ACKNOWLEDGEMENT, CMU_DIR_ENV, CMU_LICENSE, GENRE_MERGES, clean_pieces, read_glitches,
+                  read_manifest, source_folder)
 from .items import save_item, split_groups
 from .music_synth import SOUNDFONT_LICENSE, synthesize
 from .retarget import retarget
@@ -66,9 +70,10 @@ def _bas(motion: np.ndarray, music_beats: np.ndarray) -> float:
     return beat_alignment_score(music_beats, kinematic_beats(motion_to_joints(motion)))
 
 
-def build(out: Path, source: Path = DEFAULT_SOURCE, renders: int = 2, seed: int = 0, limit: int | None = None,
+def build(out: Path, source: Path | None = None, renders: int = 2, seed: int = 0, limit: int | None = None,
           log=print) -> dict:
-    """Build the corpus into `out`; returns the manifest."""
+    """Build the corpus into `out` from the CMU dance folder `source` (None: $LODGE_CMU_DIR); returns the manifest."""
+    source = source_folder(source)
     t0 = time.time()
     out.mkdir(parents=True, exist_ok=True)
     items_dir = out / "items"
@@ -206,12 +211,17 @@ def _manifest(records, split, takes, test_groups, train_songs, test_songs, songs
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("corpus"))
-    ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    ap.add_argument("--source", type=Path, default=None,
+                    help=f"the CMU dance folder (BVH files + manifest.csv); default: ${CMU_DIR_ENV}")
     ap.add_argument("--renders", type=int, default=2, help="synthesised renderings per piece")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None, help="only the first N takes (quick checks)")
     args = ap.parse_args(argv)
-    build(args.out, args.source, args.renders, args.seed, args.limit)
+    try:
+        source = source_folder(args.source)
+    except FileNotFoundError as err:
+        ap.exit(2, f"error: {err}\n")
+    build(args.out, source, args.renders, args.seed, args.limit)
 
 
 if __name__ == "__main__":

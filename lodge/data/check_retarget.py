@@ -1,6 +1,6 @@
 """Check the CMU retargeting: per-genre error numbers and side-by-side stick-figure PNGs.
 
-`python -m lodge.data.check_retarget --out DIR [--source DIR]` writes `retarget_report.json` and one
+`python -m lodge.data.check_retarget --out DIR --source DIR` (or LODGE_CMU_DIR instead of `--source`) writes `retarget_report.json` and one
 PNG per genre (source DAZ skeleton left, retargeted SMPL right, a few frames of one take).
 """
 from __future__ import annotations
@@ -14,9 +14,8 @@ import numpy as np
 
 from ..constants import PARENTS
 from .bvh import Bvh, read_bvh
+from .cmu import CMU_DIR_ENV, source_folder
 from .retarget import Retargeted, bone_angle_errors, floor_violation, position_errors, retarget
-
-DEFAULT_SOURCE = Path("/work/shared/data/cmu_dance")
 
 
 def render_side_by_side(bvh: Bvh, ret: Retargeted, frames: list[int], path: Path, title: str = "") -> None:
@@ -52,9 +51,14 @@ def render_side_by_side(bvh: Bvh, ret: Retargeted, frames: list[int], path: Path
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    ap.add_argument("--source", type=Path, default=None,
+                    help=f"the CMU dance folder (BVH files + manifest.csv); default: ${CMU_DIR_ENV}")
     ap.add_argument("--max-takes", type=int, default=4, help="takes per genre to measure")
     args = ap.parse_args(argv)
+    try:
+        args.source = source_folder(args.source)
+    except FileNotFoundError as err:
+        ap.exit(2, f"error: {err}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     rows = list(csv.DictReader(open(args.source / "manifest.csv")))
     report: dict[str, dict] = {}

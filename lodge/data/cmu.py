@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..constants import FPS
 
-DEFAULT_SOURCE = Path("/work/shared/data/cmu_dance")
+CMU_DIR_ENV = "LODGE_CMU_DIR"  # the CMU dance BVH folder when --source is not given
 CMU_ACKNOWLEDGEMENT = (
     "The data used in this project was obtained from mocap.cs.cmu.edu. "
     "The database was created with funding from NSF EIA-0196217."
@@ -50,9 +51,27 @@ class CmuTake:
         return f"{lead}_{self.take}"
 
 
-def read_manifest(source: Path = DEFAULT_SOURCE) -> list[CmuTake]:
-    """All takes of `manifest.csv`."""
-    with open(Path(source) / "manifest.csv", newline="") as fh:
+def source_folder(source: str | Path | None = None) -> Path:
+    """The CMU dance folder: `source`, else the folder named by $LODGE_CMU_DIR.
+
+    Raises:
+        FileNotFoundError: neither is given, or the folder has no `manifest.csv`; the message says what to pass.
+    """
+    given = source if source not in (None, "") else os.environ.get(CMU_DIR_ENV, "").strip()
+    if not given:
+        raise FileNotFoundError(
+            f"Where is the CMU dance folder? Pass --source DIR or set {CMU_DIR_ENV}=DIR: the folder of 30 fps "
+            "BVH files with its manifest.csv (see the README, 'Data and training').")
+    folder = Path(given).expanduser()
+    if not (folder / "manifest.csv").is_file():
+        raise FileNotFoundError(f"'{folder}' is not the CMU dance folder: it has no manifest.csv. Pass --source DIR "
+                                f"or set {CMU_DIR_ENV}=DIR.")
+    return folder
+
+
+def read_manifest(source: str | Path | None = None) -> list[CmuTake]:
+    """All takes of `manifest.csv` in the CMU dance folder (see :func:`source_folder`)."""
+    with open(source_folder(source) / "manifest.csv", newline="") as fh:
         return [
             CmuTake(r["file"], r["genre"], r["subject"], r["take"], int(r["frames"]), r["source_repo"],
                     r["source_path"], r["notes"])
@@ -60,10 +79,10 @@ def read_manifest(source: Path = DEFAULT_SOURCE) -> list[CmuTake]:
         ]
 
 
-def read_glitches(source: Path = DEFAULT_SOURCE) -> dict[str, list[tuple[float, float]]]:
+def read_glitches(source: str | Path | None = None) -> dict[str, list[tuple[float, float]]]:
     """file -> list of (start s, end s) glitch windows from `_check/glitches.csv`."""
     out: dict[str, list[tuple[float, float]]] = {}
-    path = Path(source) / "_check" / "glitches.csv"
+    path = source_folder(source) / "_check" / "glitches.csv"
     if not path.exists():
         return out
     with open(path, newline="") as fh:
