@@ -1,11 +1,13 @@
 """Generation time against song length (30 s, 60 s, 3 min) on this machine.
 
-Usage: python benchmarks/bench_generate.py [--checkpoint DIR] [--steps 50] [--device cpu|cuda] [--lengths 30 60 180]
+Usage: python benchmarks/bench_generate.py [--checkpoint DIR | --preset NAME] [--steps 50] [--device cpu|cuda]
+       [--lengths 30 60 180]
 
 Prints one row per length: music analysis, global stage, local stage and total seconds, and the
 real-time factor. Uses a synthetic 120 BPM click-and-tone track so that no file is needed. Without
 --checkpoint it uses the shipped default weights, or a random "small"-preset model of the same size
-when none are installed (timings depend on the size, not on the weights).
+when none are installed (timings depend on the size, not on the weights); --preset times a random model
+of that preset (e.g. cpu_patched, the network in training).
 """
 from __future__ import annotations
 
@@ -38,12 +40,15 @@ def _song(seconds: float) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--preset", default=None, help="time a random model of this preset instead")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--sampler", default="ddim")
     parser.add_argument("--device", default=None)
     parser.add_argument("--lengths", type=float, nargs="+", default=[30, 60, 180])
     args = parser.parse_args()
     path = args.checkpoint
+    if args.preset:
+        path = create_random_checkpoint(Path(tempfile.mkdtemp()) / args.preset, ["a", "b"], preset=args.preset)
     if path is None:
         path = DEFAULT_CHECKPOINT if (DEFAULT_CHECKPOINT / "config.json").exists() else create_random_checkpoint(
             Path(tempfile.mkdtemp()) / "small", ["a", "b"], preset="small")
