@@ -24,7 +24,7 @@ from lodge.constants import GLOBAL_LEN, SEG_LEN  # noqa: E402
 from lodge.train.trainer import Trainer, TrainSettings  # noqa: E402
 
 # name -> (preset, batch size): today's step and the new one.
-CONFIGS = {"old (cpu, batch 16)": ("cpu", 16), "new (cpu_patched, batch 32)": ("cpu_patched", 32)}
+CONFIGS = {"old (cpu, batch 16)": ("cpu", 16), "new (cpu_patched, batch 64)": ("cpu_patched", 64)}
 
 
 def _slice_batch(batch: tuple, size: int) -> tuple:

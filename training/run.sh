@@ -28,7 +28,7 @@ start() {
       cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
-    local batch=32
+    local batch=64
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
       --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 \
       >> "$WORK/$stage.log" 2>&1 &

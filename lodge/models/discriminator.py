@@ -22,8 +22,11 @@ class MultiGenreDiscriminator(nn.Module):
         w = width
         layers: list[nn.Module] = []
         chans = [MOTION_DIM, w, w, w]
+        # Networks with frame patches are judged from half the frame rate on (most of the discriminator's
+        # cost is its first layer); the per-frame presets keep their original layout.
+        first_stride = 2 if cfg.local.patch > 1 else 1
         for i, (cin, cout) in enumerate(zip(chans[:-1], chans[1:])):
-            stride = 1 if i == 0 else 2
+            stride = first_stride if i == 0 else 2
             layers += [spectral_norm(nn.Conv1d(cin, cout, kernel_size=5, stride=stride, padding=2)), nn.LeakyReLU(0.2)]
         self.convs = nn.Sequential(*layers)
         self.head = spectral_norm(nn.Linear(w, cfg.n_genres))
