@@ -70,6 +70,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     train.add_argument("--half", action="store_true", help="store fp16 weights")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--fk-fraction", type=float, default=1.0,
+                       help="share of each batch that gets the forward-kinematics losses (cheaper steps on a CPU)")
 
     from .evaluate.args import add_arguments as add_evaluate_arguments
 
@@ -100,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
     settings = TrainSettings(
         stage=args.stage, data=args.data, out=args.out, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
-        device=device, half=args.half, seed=args.seed,
+        device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")

@@ -382,3 +382,15 @@ def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer
         out = glob(x_t, tt, torch.randn(2, 1024, MUSIC_DIM), genre, torch.tensor([PRIM_FRAMES] * 2),
                    torch.tensor([PRIM_KINDS] * 2))
     assert float(((out - prims) ** 2).mean()) < 1e-3
+
+
+def test_forward_kinematics_losses_on_part_of_the_batch(normalizer):
+    torch.manual_seed(0)
+    pred, target = torch.rand(4, 16, MOTION_DIM) * 2 - 1, torch.rand(4, 16, MOTION_DIM) * 2 - 1
+    nz = (torch.as_tensor(normalizer.data_min), torch.as_tensor(normalizer.data_max))
+    full = diffusion_losses(pred, target, nz)
+    half = diffusion_losses(pred, target, nz, fk_samples=2)
+    first = diffusion_losses(pred[:2], target[:2], nz)
+    torch.testing.assert_close(half["x0"], full["x0"])  # the cheap term sees the whole batch
+    for key in ("joints", "vel", "acc", "foot"):
+        torch.testing.assert_close(half[key], first[key])

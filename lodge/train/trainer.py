@@ -60,6 +60,7 @@ class TrainSettings:
     half: bool = False
     max_minutes: float | None = None
     canonical_heading: bool = True  # for a new checkpoint; an existing one keeps its own setting
+    fk_fraction: float = 1.0  # share of each batch whose forward-kinematics losses are computed
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -343,6 +344,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
 
+    def _fk_samples(self, batch: int) -> int:
+        """How many samples of a batch get the forward-kinematics losses (at least one)."""
+        return max(1, int(round(self.s.fk_fraction * batch)))
+
     def _drop_mask(self, batch: int) -> torch.Tensor:
         return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
 
@@ -369,7 +374,7 @@ class Trainer:
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
-                                  self.normalizer, frame_weight=frame_w)
+                                  self.normalizer, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p)
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
@@ -384,7 +389,7 @@ class Trainer:
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
-        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight)
+        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b))
         total = losses["total"]
         if self.disc is not None and self.step >= self.s.disc_start:
             d_loss = hinge_d_loss(self.disc(motion), self.disc(pred.detach()), genre)
