@@ -183,6 +183,40 @@ def planar_transform(motion: np.ndarray, theta: float, offset_xz) -> np.ndarray:
     return out
 
 
+def planar_transforms(motions: np.ndarray, thetas: np.ndarray, offsets_xz: np.ndarray) -> np.ndarray:
+    """:func:`planar_transform` of N motions (N, ..., 139) at once, each with its own theta (N,) and
+    horizontal offset (N, 2)."""
+    out = np.array(motions, dtype=np.float32, copy=True)
+    thetas = np.asarray(thetas, np.float64)
+    c, s = np.cos(thetas), np.sin(thetas)
+    ry = np.zeros((len(thetas), 3, 3))
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = c, s, 1.0, -s, c
+    ry = ry.reshape((len(thetas),) + (1,) * (out.ndim - 2) + (3, 3))
+    rest_pelvis = rest_joints()[0].astype(np.float64)
+    pelvis = out[..., ROOT_SLICE].astype(np.float64) + rest_pelvis
+    pelvis = (ry @ pelvis[..., None])[..., 0]
+    offsets = np.asarray(offsets_xz, np.float64).reshape((len(thetas),) + (1,) * (out.ndim - 2) + (2,))
+    pelvis[..., 0] += offsets[..., 0]
+    pelvis[..., 2] += offsets[..., 1]
+    out[..., ROOT_SLICE] = (pelvis - rest_pelvis).astype(np.float32)
+    rot_start = ROT_SLICE.start
+    pelvis_rot = rotation_6d_to_matrix(out[..., rot_start:rot_start + 6].astype(np.float64))
+    out[..., rot_start:rot_start + 6] = matrix_to_rotation_6d(ry @ pelvis_rot).astype(np.float32)
+    return out
+
+
+def align_transforms(source_frames: np.ndarray, target_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`align_transform` of N (source, target) frame pairs, (N, 139) each: thetas (N,), offsets (N, 2)."""
+    thetas = heading(target_frames) - heading(source_frames)
+    rest_pelvis = rest_joints()[0].astype(np.float64)
+    src = source_frames[:, ROOT_SLICE].astype(np.float64) + rest_pelvis
+    c, s = np.cos(thetas), np.sin(thetas)
+    src_x = c * src[:, 0] + s * src[:, 2]
+    src_z = -s * src[:, 0] + c * src[:, 2]
+    dst = target_frames[:, ROOT_SLICE].astype(np.float64) + rest_pelvis
+    return thetas, np.stack([dst[:, 0] - src_x, dst[:, 2] - src_z], axis=-1)
+
+
 def align_transform(source_frame: np.ndarray, target_frame: np.ndarray) -> tuple[float, np.ndarray]:
     """The (theta, offset_xz) of :func:`planar_transform` that puts `source_frame`'s pelvis (139,) where
     `target_frame`'s is, horizontally, facing the same way."""

@@ -29,7 +29,10 @@ from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_S
 from .dance import Dance, Primitive
 from .diffusion import SCHEDULERS, GaussianDiffusion
 from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
-from .motion import align_transform, canonical_transform, invert_planar, mirror_motion, motion_to_joints, planar_transform
+from .motion import (
+    align_transform, align_transforms, canonical_transform, invert_planar, mirror_motion, motion_to_joints,
+    planar_transform, planar_transforms,
+)
 from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default"
@@ -375,11 +378,14 @@ def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[i
         cue_starts: (segment, first frame) of each cue.
     """
     out = np.array(values, dtype=np.float32, copy=True)
+    if not cue_starts:
+        return out
     mid = PRIM_LEN // 2
-    for seg, start in cue_starts:
-        cue = values[seg, start:start + PRIM_LEN]
-        theta, offset = align_transform(cue[mid], predicted[seg, start + mid])
-        out[seg, start:start + PRIM_LEN] = planar_transform(cue, theta, offset)
+    where = np.asarray(cue_starts, dtype=np.int64)
+    segs, frames = where[:, :1], where[:, 1:] + np.arange(PRIM_LEN)  # (N, 1), (N, 8)
+    cues = values[segs, frames]  # (N, 8, 139)
+    thetas, offsets = align_transforms(cues[:, mid], predicted[where[:, 0], where[:, 1] + mid])
+    out[segs, frames] = planar_transforms(cues, thetas, offsets)
     return out
 
 

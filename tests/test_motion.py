@@ -116,3 +116,18 @@ def test_planar_transform_turns_rigidly_and_inverts():
     aligned = planar_transform(motion, theta, offset)
     assert heading(aligned[0]) == pytest.approx(heading(motion[5]), abs=1e-5)
     np.testing.assert_allclose(motion_to_joints(aligned)[0, 0, [0, 2]], a[5, 0, [0, 2]], atol=1e-5)
+
+
+def test_batched_planar_transforms_match_one_at_a_time():
+    from lodge.motion import align_transform, align_transforms, planar_transform, planar_transforms
+
+    rng = np.random.default_rng(3)
+    motions = np.repeat(rest_motion(8)[None], 3, axis=0)
+    motions[..., 4:7] += rng.normal(size=(3, 8, 3)).astype(np.float32)
+    targets = np.stack([planar_transform(rest_motion(1)[0], a, np.array([x, -x])) for a, x in ((0.3, 1.0), (2.5, -2.0), (-1.2, 0.5))])
+    thetas, offsets = align_transforms(motions[:, 4], targets)
+    batched = planar_transforms(motions, thetas, offsets)
+    for i in range(3):
+        theta, offset = align_transform(motions[i, 4], targets[i])
+        np.testing.assert_allclose(thetas[i], theta, atol=1e-9)
+        np.testing.assert_allclose(batched[i], planar_transform(motions[i], theta, offset), atol=1e-5)
