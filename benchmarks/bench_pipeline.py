@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lodge.audio import music_features, synth_click_track  # noqa: E402
-from lodge.baselines import DEFAULT_OVERLAP, edge_long_generation  # noqa: E402
+from lodge.evaluate.baselines import DEFAULT_OVERLAP, edge_long_generation  # noqa: E402
 from lodge.checkpoint import create_random_checkpoint  # noqa: E402
 from lodge.constants import FPS, SAMPLE_RATE  # noqa: E402
 from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline  # noqa: E402

@@ -13,7 +13,7 @@ import soundfile as sf
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from lodge_app.testing import shared_app_server  # noqa: E402
+from app_server import shared_app_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hiphop_basement_tape_95bpm.mp3"

@@ -9,7 +9,7 @@ import pytest
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from lodge_app.testing import shared_app_server  # noqa: E402
+from app_server import shared_app_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "salsa_clave_del_puerto_180bpm.mp3"

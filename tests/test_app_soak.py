@@ -17,7 +17,7 @@ import soundfile as sf
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from lodge_app.testing import start_app_server  # noqa: E402
+from app_server import start_app_server  # noqa: E402
 
 pytestmark = pytest.mark.soak
 

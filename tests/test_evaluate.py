@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lodge.baselines import blend_windows, edge_long_generation, retrieval_dance, window_starts
+from lodge.evaluate.baselines import blend_windows, edge_long_generation, retrieval_dance, window_starts
 from lodge.constants import FPS, MOTION_DIM, MUSIC_DIM, SEG_LEN
 from lodge.data.dataset import CorpusItem
 from lodge.data.items import save_item

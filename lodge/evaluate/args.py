@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_OVERLAP = 128  # lodge.baselines.DEFAULT_OVERLAP (half a 256-frame window, as EDGE)
+DEFAULT_OVERLAP = 128  # lodge.evaluate.baselines.DEFAULT_OVERLAP (half a 256-frame window, as EDGE)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

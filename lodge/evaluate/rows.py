@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..baselines import DEFAULT_OVERLAP, edge_long_generation, retrieval_dance
+from .baselines import DEFAULT_OVERLAP, edge_long_generation, retrieval_dance
 from ..constants import FPS
 from ..data.dataset import CorpusItem
 from ..post.footlock import lock_feet

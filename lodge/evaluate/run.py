@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..baselines import DEFAULT_OVERLAP
+from .baselines import DEFAULT_OVERLAP
 from ..data.dataset import load_corpus
 from ..metrics import MetricOptions, extract_features
 from ..metrics.options import resolve

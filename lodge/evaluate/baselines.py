@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .audio import MusicFeatures
-from .constants import FPS, MOTION_DIM, ROOT_SLICE, SEG_LEN
-from .dance import Dance
-from .motion import motion_to_joints
+from ..audio import MusicFeatures
+from ..constants import FPS, MOTION_DIM, ROOT_SLICE, SEG_LEN
+from ..dance import Dance
+from ..motion import motion_to_joints
 
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 DEFAULT_OVERLAP = SEG_LEN // 2  # EDGE: 5 s windows, 2.5 s stride

@@ -1,6 +1,6 @@
 """Time one app request per setting on this machine (the numbers in Spaces.md come from here).
 
-    python -m lodge_app.bench --music examples/hiphop_basement_tape_95bpm.mp3 [--checkpoint DIR]
+    python benchmarks/bench_app.py --music examples/hiphop_basement_tape_95bpm.mp3 [--checkpoint DIR]
 
 Prints one Markdown table row per setting: seconds in music analysis, global and local diffusion,
 rendering (+ downloads) and in all. DDPM is measured on a few steps and extrapolated to the full
@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
-    from .jobs import Options, Studio
-    from .settings import AppSettings
+    from lodge_app.jobs import Options, Studio
+    from lodge_app.settings import AppSettings
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--music", type=Path, required=True)
