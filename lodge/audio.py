@@ -335,3 +335,14 @@ def synth_click_track(bpm: float, seconds: float, sr: int = SAMPLE_RATE, offset:
         end = min(n, start + click_len)
         wave[start:end] += click[: end - start]
     return wave
+
+
+def normalize_music(features, mean, std):
+    """Standardise music features per dimension, (x - mean) / std, with a checkpoint's statistics.
+
+    The one rule training and sampling share; works on NumPy arrays and on torch tensors (the
+    statistics follow the features' dtype and device).
+    """
+    if hasattr(features, "new_tensor"):  # a torch tensor
+        mean, std = features.new_tensor(np.asarray(mean)), features.new_tensor(np.asarray(std))
+    return (features - mean) / std

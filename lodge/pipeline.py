@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .audio import MusicFeatures, analyze_music, music_features
+from .audio import MusicFeatures, analyze_music, music_features, normalize_music
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .config import GenreError  # noqa: F401 - part of the pipeline API
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN, SEGS_PER_WINDOW
@@ -68,8 +68,7 @@ class LodgePipeline:
         self.local = checkpoint.local.to(self.device).eval()
         self.global_ = checkpoint.global_.to(self.device).eval()
         self.normalizer = checkpoint.motion_normalizer
-        self.music_mean = torch.as_tensor(np.asarray(checkpoint.music_mean), dtype=torch.float32, device=self.device)
-        self.music_std = torch.as_tensor(np.asarray(checkpoint.music_std), dtype=torch.float32, device=self.device)
+        self.music_mean, self.music_std = np.asarray(checkpoint.music_mean), np.asarray(checkpoint.music_std)
         self.diffusion = GaussianDiffusion(self.cfg.diffusion_steps)
 
     @classmethod
@@ -224,8 +223,7 @@ class LodgePipeline:
     def _normalised_music(self, feats: np.ndarray, padded_len: int) -> torch.Tensor:
         padded = np.zeros((padded_len, feats.shape[1]), dtype=np.float32)
         padded[: len(feats)] = feats
-        x = torch.as_tensor(padded, device=self.device)
-        return (x - self.music_mean) / self.music_std
+        return normalize_music(torch.as_tensor(padded, device=self.device), self.music_mean, self.music_std)
 
     def _global_stage(self, music, genre_id, plan: PrimitivePlan, sampler, steps, gw, generator, progress):
         """(num_windows, 13, 8, 139) primitives in data units, windows chained in world coordinates."""

@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ..audio import normalize_music
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
 from ..constants import HARD_GUIDE, PRIM_LEN
@@ -320,10 +321,7 @@ class Trainer:
     # ------------------------------------------------------------------ batches
 
     def _music(self, music: np.ndarray) -> torch.Tensor:
-        x = torch.as_tensor(np.stack(music), device=self.device)
-        mean = torch.as_tensor(self.music_mean, dtype=x.dtype, device=self.device)
-        std = torch.as_tensor(self.music_std, dtype=x.dtype, device=self.device)
-        return (x - mean) / std
+        return normalize_music(torch.as_tensor(np.stack(music), device=self.device), self.music_mean, self.music_std)
 
     def _local_batch(self):
         picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
