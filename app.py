@@ -11,7 +11,6 @@ import signal
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see lodge_app/__init__.py
 
 from lodge_app import AppSettings, launch  # noqa: E402
 

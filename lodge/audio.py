@@ -23,7 +23,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .checks import DEFAULT_MAX_SECONDS, MIN_SECONDS
+from .checks import DEFAULT_MAX_SECONDS, MIN_SECONDS, format_duration
 from .constants import FPS, HOP_LENGTH, MUSIC_DIM, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,6 @@ def _ffmpeg_exe() -> str | None:
         return None
 
 
-def _fmt_seconds(s: float) -> str:
-    if s < 60:
-        return f"{s:.1f} s"
-    m, sec = divmod(int(round(s)), 60)
-    return f"{m} min {sec:02d} s"
-
-
 def _check_duration(seconds: float, name: str, max_seconds: float | None, min_seconds: float) -> None:
     if seconds <= 0:
         raise AudioError(f"'{name}' contains no audio (it is empty).")
@@ -99,7 +92,7 @@ def _check_duration(seconds: float, name: str, max_seconds: float | None, min_se
         )
     if max_seconds is not None and seconds > max_seconds:
         raise AudioError(
-            f"'{name}' is {_fmt_seconds(seconds)} long, over the limit of {_fmt_seconds(max_seconds)}; "
+            f"'{name}' is {format_duration(seconds)} long, over the limit of {format_duration(max_seconds)}; "
             "trim it, or lift the limit (max_seconds=None in Python, --max-seconds on the command line)."
         )
 
@@ -223,8 +216,8 @@ def load_audio(path: str | Path, max_seconds: float | None = DEFAULT_MAX_SECONDS
         if not math.isfinite(duration) or duration <= 0:
             raise AudioError(f"Cannot use the first {duration} seconds of '{path.name}'.")
         if max_seconds is not None and duration > max_seconds:
-            raise AudioError(f"Cannot use the first {_fmt_seconds(duration)} of '{path.name}': the limit is "
-                             f"{_fmt_seconds(max_seconds)}.")
+            raise AudioError(f"Cannot use the first {format_duration(duration)} of '{path.name}': the limit is "
+                             f"{format_duration(max_seconds)}.")
 
     wave = _load_soundfile(path, max_seconds, min_seconds, duration)
     if wave is None:

@@ -98,3 +98,11 @@ def check_seconds(seconds: object, max_seconds: float | None = DEFAULT_MAX_SECON
     if max_seconds is not None and value > max_seconds:
         raise InputError(f"Use at most {max_seconds:g} seconds of music; {_fmt(seconds)} is over the limit.")
     return value
+
+
+def format_duration(seconds: float) -> str:
+    """A length for people: "8.5 s" under a minute, else "3 min 05 s" (the library's and the app's one format)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"

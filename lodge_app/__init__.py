@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import os
 
-# OpenMP threads that spin while waiting make PyTorch 10-100x slower on a CPU that other work shares
-# (the renderer's threads, ffmpeg, other processes); measured on a busy 2-core machine. Must be set
-# before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import lodge  # noqa: F401 - first, so that its OpenMP setting (lodge/__init__.py) precedes torch
 
-from .settings import AppSettings  # noqa: E402
+from .settings import AppSettings
 
 __all__ = ["AppSettings", "build_demo", "launch", "load_studio"]
 

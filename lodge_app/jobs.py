@@ -22,8 +22,10 @@ from typing import Callable
 import numpy as np
 
 from lodge import checks
+from lodge.checks import format_duration
 from lodge.audio import AudioError, load_audio, music_features
 from lodge.constants import FPS, SAMPLE_RATE
+from lodge.diffusion import DEFAULT_DDIM_STEPS
 
 from .estimate import STAGES, Job, StageProgress, TimeEstimator
 from .gpu import describe_device, gpu_seconds, wrap_for_gpu
@@ -32,7 +34,6 @@ from .settings import AppSettings
 log = logging.getLogger("lodge_app")
 
 MIN_SECONDS = checks.MIN_SECONDS
-DEFAULT_DDIM_STEPS = 50
 VIDEO_SIZES = (256, 384, 512, 720)  # pixels, square
 VIDEO_FPS = (FPS, FPS // 2)
 JOBS_DIR = "jobs"  # inside the instance folder: one sub-folder per request
@@ -202,28 +203,15 @@ def clean_folder(root: Path, max_age_s: float, keep: Callable[[Path], bool] = la
     return removed
 
 
-def _fmt_clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60.0)
-    return f"{int(m)}:{s:04.1f}" if m else f"{s:.1f} s"
-
-
 def friendly_audio_error(err: AudioError, max_seconds: float) -> str:
     """The library's audio message, reworded where it speaks to programmers (the length limit)."""
     msg = str(err)
     if "over the limit" in msg:
         m = re.match(r"'(.*)' is (.*?) long", msg)
         what = f"'{m[1]}' is {m[2]} long" if m else "This song is too long"
-        return (f"{what}; this app accepts songs up to {_fmt_limit(max_seconds)}. Open 'Advanced' and "
+        return (f"{what}; this app accepts songs up to {format_duration(max_seconds)}. Open 'Advanced' and "
                 "choose 'First N seconds', or trim the song.")
     return msg
-
-
-def _fmt_limit(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{int(seconds // 60)} min"
-    if seconds >= 60:
-        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
-    return f"{seconds:g} s"
 
 
 class Studio:
@@ -532,7 +520,7 @@ def summary_markdown(dance, timings: dict[str, float], device: str, options: Opt
                    "render": "rendering + downloads"}
     stage_text = " · ".join(f"{stage_names[s]} {timings.get(s, 0.0):.1f} s" for s in STAGES)
     rows = [
-        ("Duration", f"{_fmt_clock(dance.duration)} ({dance.num_frames} frames at {dance.fps} fps)"),
+        ("Duration", f"{format_duration(dance.duration)} ({dance.num_frames} frames at {dance.fps} fps)"),
         ("Tempo", f"{tempo} ({len(dance.beats)} beats)"),
         ("Genre", dance.genre),
         ("Primitives", f"{len(kinds)} ({_plural(n_hard, 'hard cue')}, {_plural(n_soft, 'soft cue')} incl. mirrored)"),

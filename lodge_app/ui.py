@@ -7,9 +7,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from lodge.checks import format_duration
+
 from .audio_info import probe_seconds
 from .estimate import ProgressReport, format_seconds
-from .jobs import (DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, Studio, UserError, _fmt_limit,
+from .jobs import (DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, Studio, UserError,
                    read_options, without_paths)
 from .settings import AppSettings
 
@@ -120,7 +122,7 @@ def make_handlers(studio: Studio):
 
 def limits_markdown(studio: Studio) -> str:
     """What music is accepted and how long a typical song takes here (refreshed on every page load)."""
-    limits = (f"Music from {MIN_SECONDS:g} s up to {_fmt_limit(studio.settings.max_seconds)} "
+    limits = (f"Music from {MIN_SECONDS:g} s up to {format_duration(studio.settings.max_seconds)} "
               "(wav, mp3, ogg, flac, m4a, or record with the microphone).")
     if studio.ready:
         ref = Options(genre=studio.genres[0])
