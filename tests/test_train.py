@@ -107,3 +107,21 @@ def test_two_process_cpu_training_under_torchrun(corpus, tmp_path):
     ckpt = load_checkpoint(out)
     assert ckpt.meta["training_data"]["runs"]["local"]["steps"] == 3
     assert done.stdout.count("checkpoint written") == 2  # both processes finish; only the first one logs steps
+
+
+def test_a_run_resumes_from_its_checkpoint_alone(corpus, tmp_path):
+    """The committed form of a long run (fp16 EMA weights + loss history, no optimiser state) resumes."""
+    from lodge.train.trainer import STATE_FILE
+
+    out = tmp_path / "ckpt"
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(out), preset="tiny_patched", steps=3,
+                             batch_size=2, save_every=10, log_every=1, disc_start=1, half=True)
+    Trainer(settings, log=lambda m: None).run()
+    (out / STATE_FILE.format(stage="local")).unlink()
+    saved = load_checkpoint(out).local.state_dict()
+    resumed = Trainer(TrainSettings(**{**settings.__dict__, "steps": 5}), log=lambda m: None)
+    assert resumed.step == 3 and len(resumed.history) == 3
+    for name, tensor in resumed.model.state_dict().items():
+        torch.testing.assert_close(tensor, saved[name])
+    resumed.run()
+    assert load_checkpoint(out).meta["training_data"]["runs"]["local"]["steps"] == 5
