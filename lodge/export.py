@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .bvh import bvh_forward_kinematics
+from .bvh import read_bvh as parse_file
 from .constants import FPS, JOINT_NAMES, N_JOINTS, PARENTS
 from .motion import unpack_motion
 from .rotations import matrix_to_axis_angle
@@ -142,9 +144,7 @@ class Bvh:
 
 
 def read_bvh(path: str | os.PathLike) -> Bvh:
-    """Parse any BVH file's hierarchy and motion (with lodge.data.bvh), without its End Sites."""
-    from .data.bvh import bvh_forward_kinematics
-    from .data.bvh import read_bvh as parse_file
+    """Parse any BVH file's hierarchy and motion (with lodge.bvh), without its End Sites."""
 
     full = parse_file(path)
     keep = [k for k, joint in enumerate(full.joints) if not joint.is_end]

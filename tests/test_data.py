@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lodge.constants import MOTION_DIM, MUSIC_DIM
-from lodge.data.bvh import bvh_forward_kinematics, format_bvh, parse_bvh, read_bvh
+from lodge.bvh import bvh_forward_kinematics, format_bvh, parse_bvh, read_bvh
 from lodge.data.cmu import clean_pieces
 from lodge.data.dataset import WindowDataset, load_corpus
 from lodge.data.items import save_item, split_groups

@@ -11,7 +11,7 @@ from lodge.metrics.realism import RealismStats
 from lodge.metrics.realism_bars import (
     PRIMITIVE_ENERGY_RATIO_MIN, SNAPS_MARGIN_PER_MIN, SPEED_RATIO_RANGE, SPREAD_RATIO_MIN, realism_verdict,
 )
-from lodge.metrics.realism_reference import REFERENCE_PATH, load_reference, piece_stats, real_primitive_starts
+from lodge.evaluate.realism_reference import REFERENCE_PATH, load_reference, piece_stats, real_primitive_starts
 from lodge.motion import motion_to_joints
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_reference_covers_every_genre_of_the_shipped_weights():
     genres = json.loads((ROOT / "lodge" / "weights" / "default" / "config.json").read_text())["genres"]
     data = json.loads(REFERENCE_PATH.read_text())
-    assert "python -m lodge.metrics.realism_reference" in data["command"] and "CMU" in data["source"]
+    assert "python -m lodge.evaluate.realism_reference" in data["command"] and "CMU" in data["source"]
     ref = load_reference()
     assert set(genres) <= set(ref)
     for genre in genres:
@@ -46,7 +46,7 @@ def test_real_primitives_are_placed_as_generation_places_them():
 
 
 def test_a_real_take_measures_like_a_dancer():
-    from lodge.data.bvh import read_bvh
+    from lodge.bvh import read_bvh
     from lodge.data.retarget import retarget
 
     joints = retarget(read_bvh(ROOT / "tests" / "fixtures" / "cmu_60_03_3s.bvh")).joints

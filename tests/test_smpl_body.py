@@ -13,8 +13,8 @@ import torch
 
 from lodge.constants import JOINT_NAMES, N_JOINTS
 from lodge.dance import Dance, Primitive
-from lodge.data.bvh import local_transforms
-from lodge.data.bvh import read_bvh as parse_bvh
+from lodge.bvh import local_transforms
+from lodge.bvh import read_bvh as parse_bvh
 from lodge.export import export_bvh, export_smplx_npz, read_bvh_joints
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion
 from lodge.rotations import axis_angle_to_matrix, matrix_to_axis_angle

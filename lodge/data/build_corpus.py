@@ -23,7 +23,7 @@ from ..audio import music_features
 from ..constants import FPS, HOP_LENGTH
 from ..motion import motion_to_joints
 from .beats import beat_alignment_score, kinematic_beats, tempo_curve
-from .bvh import read_bvh
+from ..bvh import read_bvh
 from .cmu import (CMU_ACKNOWLEDGEMENT, CMU_DIR_ENV, CMU_LICENSE, GENRE_MERGES, clean_pieces, read_glitches,
                   read_manifest, source_folder)
 from .items import save_item, split_groups

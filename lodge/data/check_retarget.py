@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import PARENTS
-from .bvh import Bvh, read_bvh
+from ..bvh import Bvh, read_bvh
 from .cmu import CMU_DIR_ENV, source_folder
 from .retarget import Retargeted, bone_angle_errors, floor_violation, position_errors, retarget
 

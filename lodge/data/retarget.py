@@ -16,7 +16,7 @@ from ..constants import FOOT_JOINTS, N_JOINTS, PARENTS
 from ..motion import compute_contacts, pack_motion
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from ..skeleton import forward_kinematics, rest_joints
-from .bvh import Bvh, bvh_forward_kinematics
+from ..bvh import Bvh, bvh_forward_kinematics
 
 # SMPL joint -> (DAZ joint whose world rotation it takes, DAZ bone start, DAZ bone end, SMPL rest bone
 # end). None in the bone columns: take the DAZ rotation as it is (no SMPL child to aim).

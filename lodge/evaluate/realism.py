@@ -3,7 +3,7 @@
 Each generated dance gives speed, pose spread, heading snaps per minute (its joints) and primitive
 energy (the forward kinematics of every primitive the global stage placed in it); dances are pooled
 per genre weighted by duration and compared with the shipped real-dancer reference
-(:mod:`lodge.metrics.realism_reference`) against the bars of :mod:`lodge.metrics.realism_bars`.
+(:mod:`lodge.evaluate.realism_reference`) against the bars of :mod:`lodge.metrics.realism_bars`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 from ..dance import Dance
 from ..metrics.realism import RealismStats, pool_stats, realism_stats
 from ..metrics.realism_bars import bars_text, realism_verdict
-from ..metrics.realism_reference import REFERENCE_PATH
+from .realism_reference import REFERENCE_PATH
 from ..motion import motion_to_joints
 from .songs import SongEntry, song_features
 

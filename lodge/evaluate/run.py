@@ -16,7 +16,7 @@ from .baselines import DEFAULT_OVERLAP
 from ..data.dataset import load_corpus
 from ..metrics import MetricOptions, extract_features
 from ..metrics.options import resolve
-from ..metrics.realism_reference import load_reference
+from .realism_reference import load_reference
 from .checks import (
     BAS_RATIO_MIN, FSR_RATIO_MAX, freeze_check, genre_check, gt_mean_speed, most_common, ratio_check,
 )

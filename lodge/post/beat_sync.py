@@ -5,7 +5,7 @@ A dance beat (kinematic beat) is a local minimum of the smoothed mean joint spee
 diffusion model places most of them near the music's beats but not on them. Beat sync pairs each music
 beat with the nearest dance beat within ``max_shift`` frames, then resamples the motion along a
 piecewise-linear time map through those pairs (root linear, rotations slerp;
-:func:`lodge.data.retime.warp_motion`). The local playback rate stays within ``[min_rate, max_rate]``,
+:func:`lodge.post.warp.warp_motion`). The local playback rate stays within ``[min_rate, max_rate]``,
 the first and last frames stay where they are, and the length does not change, so the dance still
 fits its music exactly. No new poses are made: it is the generated dance, a little earlier or later.
 """

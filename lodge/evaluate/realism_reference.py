@@ -1,6 +1,6 @@
 """The real dancers' realism measures per genre, shipped as `realism_reference.json`, and how to remake them.
 
-    python -m lodge.metrics.realism_reference --cmu DIR [--out lodge/metrics/realism_reference.json]
+    python -m lodge.evaluate.realism_reference --cmu DIR [--out lodge/metrics/realism_reference.json]
 
 Every take of the CMU dance folder DIR (its ``manifest.csv``) is retargeted with
 :func:`lodge.data.retarget.retarget` and cut into clean pieces around the listed glitch windows,
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bvh import read_bvh
 from ..constants import FPS, GLOBAL_LEN, PRIM_LEN
-from ..data.bvh import read_bvh
 from ..data.cmu import CMU_ACKNOWLEDGEMENT, GENRE_MERGES, clean_pieces, read_glitches, read_manifest
 from ..data.retarget import retarget
+from ..metrics.realism import RealismStats, pool_stats, realism_stats
 from ..primitives import cut_primitives, dance_beats, plan_primitives
-from .realism import RealismStats, pool_stats, realism_stats
 
-REFERENCE_PATH = Path(__file__).with_name("realism_reference.json")
-COMMAND = "python -m lodge.metrics.realism_reference --cmu <CMU dance folder>"
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "metrics" / "realism_reference.json"  # shipped with the metrics
+COMMAND = "python -m lodge.evaluate.realism_reference --cmu <CMU dance folder>"
 
 
 def real_primitive_starts(joints: np.ndarray) -> np.ndarray:
