@@ -10,18 +10,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .baselines import DEFAULT_OVERLAP
 from ..data.dataset import load_corpus
 from ..metrics import MetricOptions, extract_features
 from ..metrics.options import resolve
-from .realism_reference import load_reference
+from .baselines import DEFAULT_OVERLAP
 from .checks import (
     BAS_RATIO_MIN, FSR_RATIO_MAX, freeze_check, genre_check, gt_mean_speed, most_common, ratio_check,
 )
 from .data import cut_item, features_from_music, item_joints, per_genre, spread
 from .realism import item_realism, reference_source, song_realism
+from .realism_reference import load_reference
 from .report import markdown, write_report
 from .rows import Generator, table_rows, score_row
 from .songs import expand_genres, parse_songs

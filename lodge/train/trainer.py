@@ -415,18 +415,17 @@ class Trainer:
         """Train until `steps` (or `max_minutes`), saving every `save_every` steps; returns the checkpoint dir."""
         start = time.perf_counter()
         start_seconds = self.seconds
-        acc: dict[str, list[float]] = {}
-        path = self.out
         self._stop_requested = False
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)} \
             if threading.current_thread() is threading.main_thread() else {}
         try:
-            return self._loop(start, start_seconds, acc, path)
+            return self._loop(start, start_seconds)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _loop(self, start: float, start_seconds: float, acc: dict, path: Path) -> Path:
+    def _loop(self, start: float, start_seconds: float) -> Path:
+        acc: dict[str, list[float]] = {}
         while self.step < self.s.steps and not self._should_stop():
             lr_scale = 0.5 * (1 + math.cos(math.pi * self.step / max(1, self.s.steps)))
             for group in self.opt.param_groups:
@@ -445,7 +444,7 @@ class Trainer:
                          + f" ({self.seconds:.0f} s)")
             out_of_time = self._agree(self.s.max_minutes is not None and (time.perf_counter() - start) / 60 > self.s.max_minutes)
             if self.step % self.s.save_every == 0 or out_of_time:
-                path = self.save()
+                self.save()
             if out_of_time:
                 self.log(f"[{self.s.stage}] stopping at step {self.step}: {self.s.max_minutes} min reached")
                 break
