@@ -169,18 +169,8 @@ def planar_transform(motion: np.ndarray, theta: float, offset_xz) -> np.ndarray:
     """Turn a (..., 139) motion by `theta` about the vertical axis through the world origin, then shift it
     horizontally by `offset_xz`. The world pelvis moves as p -> R_y p + offset; the pelvis orientation
     as R -> R_y R; contacts and the other (local) joint rotations are unchanged."""
-    out = np.array(motion, dtype=np.float32, copy=True)
-    ry = _rot_y(theta)
-    rest_pelvis = rest_joints()[0].astype(np.float64)
-    pelvis = out[..., ROOT_SLICE].astype(np.float64) + rest_pelvis
-    pelvis = pelvis @ ry.T
-    pelvis[..., 0] += offset_xz[0]
-    pelvis[..., 2] += offset_xz[1]
-    out[..., ROOT_SLICE] = (pelvis - rest_pelvis).astype(np.float32)
-    rot_start = ROT_SLICE.start
-    pelvis_rot = rotation_6d_to_matrix(out[..., rot_start:rot_start + 6].astype(np.float64))
-    out[..., rot_start:rot_start + 6] = matrix_to_rotation_6d(ry @ pelvis_rot).astype(np.float32)
-    return out
+    motion = np.asarray(motion)
+    return planar_transforms(motion[None], np.array([theta]), np.asarray(offset_xz, np.float64)[None])[0]
 
 
 def planar_transforms(motions: np.ndarray, thetas: np.ndarray, offsets_xz: np.ndarray) -> np.ndarray:
@@ -220,11 +210,8 @@ def align_transforms(source_frames: np.ndarray, target_frames: np.ndarray) -> tu
 def align_transform(source_frame: np.ndarray, target_frame: np.ndarray) -> tuple[float, np.ndarray]:
     """The (theta, offset_xz) of :func:`planar_transform` that puts `source_frame`'s pelvis (139,) where
     `target_frame`'s is, horizontally, facing the same way."""
-    theta = float(heading(target_frame) - heading(source_frame))
-    rest_pelvis = rest_joints()[0].astype(np.float64)
-    src = (source_frame[ROOT_SLICE].astype(np.float64) + rest_pelvis) @ _rot_y(theta).T
-    dst = target_frame[ROOT_SLICE].astype(np.float64) + rest_pelvis
-    return theta, np.array([dst[0] - src[0], dst[2] - src[2]])
+    thetas, offsets = align_transforms(np.asarray(source_frame)[None], np.asarray(target_frame)[None])
+    return float(thetas[0]), offsets[0]
 
 
 def canonical_transform(frame: np.ndarray) -> tuple[float, np.ndarray]:
