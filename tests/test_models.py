@@ -1,4 +1,6 @@
 """The networks (tiny configs): shapes, conditioning, the Foot Refine Block, losses, discriminator."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -357,10 +359,16 @@ def test_random_cue_masks_look_like_sampling():
     assert inner.max() <= 4 * 8 and (inner % 8 == 0).mean() > 0.8  # whole 8-frame soft cues, up to 4
 
 
+def wide_skip_config() -> LodgeConfig:
+    """A per-frame network wider than its 139-number tokens, the case skip preconditioning is for."""
+    net = dict(d_model=144, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, skip_input=True)
+    return LodgeConfig(genres=list(GENRES), local=NetConfig(**net, cue_input=True), global_=NetConfig(**net))
+
+
 def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer):
     from lodge.diffusion import GaussianDiffusion
 
-    cfg = LodgeConfig.tiny_patched(GENRES)
+    cfg = wide_skip_config()
     torch.manual_seed(0)
     local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
     glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
@@ -382,6 +390,19 @@ def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer
         out = glob(x_t, tt, torch.randn(2, 1024, MUSIC_DIM), genre, torch.tensor([PRIM_FRAMES] * 2),
                    torch.tensor([PRIM_KINDS] * 2))
     assert float(((out - prims) ** 2).mean()) < 1e-3
+
+
+def test_skip_on_a_network_narrower_than_its_tokens_warns(normalizer):
+    # 4 frames x 139 numbers per token through a 32-wide network: the unseen noise would reach the samples.
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    cfg.local.skip_input = cfg.global_.skip_input = True
+    with pytest.warns(UserWarning, match="noise it cannot see"):
+        LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
+    with pytest.warns(UserWarning, match="noise it cannot see"):
+        GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LocalDenoiser(wide_skip_config(), normalizer.data_min, normalizer.data_max)
 
 
 def test_forward_kinematics_losses_on_part_of_the_batch(normalizer):

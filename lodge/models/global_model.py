@@ -13,7 +13,7 @@ from torch import nn
 
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
-from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, unpatchify
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patchify, skip_precondition, unpatchify
 from .local import register_normalizer
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
@@ -46,7 +46,7 @@ class GlobalDenoiser(nn.Module):
         )
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
-        self.precondition = SkipPrecondition(cfg.diffusion_steps) if net.skip_input else None
+        self.precondition = skip_precondition(cfg.diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
 
     def forward(
         self,

@@ -3,6 +3,7 @@ the music encoder and the FiLM-conditioned transformer block."""
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional
 
 import torch
@@ -269,6 +270,23 @@ class SkipPrecondition(nn.Module):
         a = self.input_scale[t.to(self.input_scale.device)].reshape(shape).to(x_t.dtype)
         b = self.output_scale[t.to(self.output_scale.device)].reshape(shape).to(x_t.dtype)
         return a * x_t + b * network_out
+
+
+def skip_precondition(num_steps: int, d_model: int, token_dim: int, enabled: bool) -> SkipPrecondition | None:
+    """The skip preconditioning of a network whose tokens hold ``token_dim`` numbers, or None when off.
+
+    Warns when the network is narrower than its tokens: the noise outside the slice it sees would pass
+    through the skip into every sample (see ``NetConfig.skip_input``).
+    """
+    if not enabled:
+        return None
+    if d_model < token_dim:
+        warnings.warn(
+            f"skip_input on a network of width {d_model} with {token_dim}-number tokens: the noise it cannot "
+            "see passes into the samples; use skip_input only with d_model >= patch * 139",
+            stacklevel=3,
+        )
+    return SkipPrecondition(num_steps)
 
 
 class TimeEmbedding(nn.Module):

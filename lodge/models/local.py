@@ -10,7 +10,7 @@ from torch import nn
 from ..config import LodgeConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .foot import FootRefineBlock
-from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, unpatchify
+from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify
 
 
 def as_float_tensor(values) -> torch.Tensor:
@@ -59,7 +59,7 @@ class LocalDenoiser(nn.Module):
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
-        self.precondition = SkipPrecondition(cfg.diffusion_steps) if net.skip_input else None
+        self.precondition = skip_precondition(cfg.diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
 
     def forward(
         self,
