@@ -3,7 +3,9 @@
 ``config.json`` holds the :class:`LodgeConfig` plus ``motion_normalizer`` {min, max},
 ``music_normalizer`` {mean, std} (per dimension), ``training_data`` (a description), ``metrics`` and
 ``format_version``. The weights are the EMA weights used for sampling, optionally stored as fp16 and
-always loaded back as float32. Nothing here touches the network.
+always loaded back as float32 (the global files of checkpoints written before its network stopped
+storing the motion normaliser also hold ``normalizer_min`` / ``normalizer_max``: ignored on loading).
+Nothing here touches the network.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from typing import Union
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from . import __version__
 from .config import PRESETS, LodgeConfig
@@ -49,21 +50,11 @@ class LoadedCheckpoint:
     path: Path | None = None
 
 
-def _state_for_saving(model: nn.Module, half: bool) -> dict[str, torch.Tensor]:
-    state = {}
-    for name, tensor in model.state_dict().items():
-        t = tensor.detach().to("cpu")
-        if half and t.is_floating_point() and not name.startswith("normalizer_"):
-            t = t.half()
-        state[name] = t.contiguous().clone()
-    return state
-
-
 def save_checkpoint(
     path: PathLike,
     cfg: LodgeConfig,
-    local_model: nn.Module,
-    global_model: nn.Module,
+    local_model: LocalDenoiser,
+    global_model: GlobalDenoiser,
     motion_normalizer: Normalizer,
     music_mean,
     music_std,
@@ -93,8 +84,8 @@ def save_checkpoint(
         parameters={"local": count_parameters(local_model), "global": count_parameters(global_model)},
         dtype="float16" if half else "float32",
     )
-    save_file(_state_for_saving(local_model, half), str(path / LOCAL_FILE), metadata={"format": "pt"})
-    save_file(_state_for_saving(global_model, half), str(path / GLOBAL_FILE), metadata={"format": "pt"})
+    save_file(local_model.state_for_saving(half), str(path / LOCAL_FILE), metadata={"format": "pt"})
+    save_file(global_model.state_for_saving(half), str(path / GLOBAL_FILE), metadata={"format": "pt"})
     (path / CONFIG_FILE).write_text(json.dumps(meta, indent=1))
     return path
 
@@ -127,11 +118,11 @@ def load_checkpoint(path: PathLike, device: Union[str, torch.device] = "cpu") ->
         )
 
     models = []
-    for cls, name in ((LocalDenoiser, LOCAL_FILE), (GlobalDenoiser, GLOBAL_FILE)):
-        model = cls(cfg, normalizer.data_min, normalizer.data_max)
-        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path / name)).items()}
+    fresh = (LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max),
+             GlobalDenoiser.from_lodge_config(cfg))
+    for model, name in zip(fresh, (LOCAL_FILE, GLOBAL_FILE)):
         try:
-            model.load_state_dict(state, strict=True)
+            model.load_weights(load_file(str(path / name)))
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0]
             raise CheckpointError(f"weights in {path / name} do not match config.json: {first}") from None
@@ -171,8 +162,8 @@ def create_random_checkpoint(path: PathLike, genres: list[str], preset: str = "t
     normalizer = random_normalizer(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
-        glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
+        local = LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max)
+        glob = GlobalDenoiser.from_lodge_config(cfg)
     return save_checkpoint(
         path, cfg, local, glob, normalizer,
         music_mean=np.zeros(MUSIC_DIM, np.float32),

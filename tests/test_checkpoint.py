@@ -75,7 +75,7 @@ def test_round_trip_gives_identical_outputs(tmp_path, random_ckpt):
 def test_half_precision_loads_as_float32(tmp_path):
     cfg = LodgeConfig.tiny(GENRES)
     torch.manual_seed(0)
-    local, glob = LocalDenoiser(cfg), GlobalDenoiser(cfg)
+    local, glob = LocalDenoiser.from_lodge_config(cfg), GlobalDenoiser.from_lodge_config(cfg)
     from lodge.motion import Normalizer
 
     norm = Normalizer(-np.ones(MOTION_DIM, np.float32), np.ones(MOTION_DIM, np.float32))
@@ -113,3 +113,88 @@ def test_mismatched_weights_are_reported(tmp_path, random_ckpt):
     (bad / "config.json").write_text(json.dumps(raw))
     with pytest.raises(CheckpointError, match="do not match"):
         load_checkpoint(bad)
+
+
+def test_old_checkpoints_with_global_normalizer_buffers_still_load(tmp_path, random_ckpt):
+    # Checkpoints written before the global network dropped its unused normaliser buffers hold them.
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    old = tmp_path / "old"
+    shutil.copytree(random_ckpt, old)
+    state = load_file(str(old / "global.safetensors"))
+    assert not any(k.startswith("normalizer_") for k in state)  # new checkpoints do not write them
+    state["normalizer_min"] = -torch.ones(MOTION_DIM)
+    state["normalizer_max"] = torch.ones(MOTION_DIM)
+    save_file(state, str(old / "global.safetensors"), metadata={"format": "pt"})
+    a, b = run_both(load_checkpoint(random_ckpt)), run_both(load_checkpoint(old))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    # Exactly those keys are ignored: any other unexpected key is still an error.
+    state["bogus"] = torch.zeros(1)
+    save_file(state, str(old / "global.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(old)
+
+
+def test_old_format_global_state_dict_loads_into_the_component():
+    cfg = LodgeConfig.tiny(GENRES)
+    torch.manual_seed(0)
+    glob = GlobalDenoiser.from_lodge_config(cfg)
+    assert not hasattr(glob, "normalizer_min")
+    old_state = {**glob.state_dict(), "normalizer_min": torch.zeros(MOTION_DIM), "normalizer_max": torch.ones(MOTION_DIM)}
+    torch.manual_seed(1)
+    other = GlobalDenoiser.from_lodge_config(cfg).load_weights(old_state)
+    for key, value in glob.state_dict().items():
+        assert torch.equal(value, other.state_dict()[key])
+    with pytest.raises(RuntimeError):
+        LocalDenoiser.from_lodge_config(cfg).load_weights({**LocalDenoiser.from_lodge_config(cfg).state_dict(), "x": torch.ones(1)})
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_components_save_pretrained_inverts_from_pretrained(tmp_path, random_ckpt, half):
+    from lodge.models.component import CONFIG_NAME, WEIGHTS_NAME
+
+    ck = load_checkpoint(random_ckpt)
+    for model in (ck.local, ck.global_):
+        cls = type(model)
+        out = model.save_pretrained(tmp_path / cls.__name__, half=half)
+        assert {p.name for p in out.iterdir()} == {CONFIG_NAME, WEIGHTS_NAME}
+        back = cls.from_pretrained(out)
+        assert not back.training and back.config == model.config and back.net == model.net
+        assert json.loads((out / CONFIG_NAME).read_text())["_class_name"] == cls.__name__
+        ref = model.state_dict()
+        for key, value in back.state_dict().items():
+            assert value.dtype == torch.float32 or not value.is_floating_point()
+            expected = ref[key].half().float() if half and value.is_floating_point() and not key.startswith("normalizer_") else ref[key]
+            assert torch.equal(value, expected), key
+        assert set(back.state_dict()) == set(ref)
+        again = cls.from_pretrained(back.save_pretrained(tmp_path / "again" / cls.__name__, half=half))
+        for key, value in again.state_dict().items():  # a second round trip changes nothing
+            assert torch.equal(value, back.state_dict()[key]), key
+    if not half:
+        from lodge.models import GlobalDenoiser as G, LocalDenoiser as L
+
+        ck.local, ck.global_ = L.from_pretrained(tmp_path / "LocalDenoiser"), G.from_pretrained(tmp_path / "GlobalDenoiser")
+        a = run_both(load_checkpoint(random_ckpt))
+        b = run_both(ck)
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    with pytest.raises(ValueError, match="LocalDenoiser"):
+        GlobalDenoiser.from_pretrained(tmp_path / "LocalDenoiser")
+    with pytest.raises(FileNotFoundError):
+        LocalDenoiser.from_pretrained(tmp_path / "nowhere")
+
+
+def test_components_are_built_from_their_own_network_config():
+    from lodge.config import NetConfig
+
+    net = NetConfig(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, patch=4, cue_input=True)
+    local = LocalDenoiser(net, n_genres=3, diffusion_steps=500)
+    assert local.config == {"_class_name": "LocalDenoiser", "net": net.__dict__, "n_genres": 3, "diffusion_steps": 500}
+    glob = GlobalDenoiser(NetConfig(d_model=32, n_heads=2, patch=2), n_genres=3, prim_len=8)
+    assert glob.config["prim_len"] == 8 and glob.genre.num_embeddings == 3
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    built = LocalDenoiser.from_lodge_config(cfg)
+    assert built.net == cfg.local and built.net is not cfg.local and built.n_genres == len(GENRES)
+    with pytest.raises(ValueError, match="primitive"):
+        GlobalDenoiser(NetConfig(d_model=32, n_heads=2, patch=3), n_genres=1)

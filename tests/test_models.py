@@ -37,12 +37,12 @@ def normalizer():
 
 def local_model(cfg, normalizer, seed=0):
     torch.manual_seed(seed)
-    return LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    return LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max).eval()
 
 
 def global_model(cfg, seed=0):
     torch.manual_seed(seed)
-    return GlobalDenoiser(cfg).eval()
+    return GlobalDenoiser.from_lodge_config(cfg).eval()
 
 
 def local_inputs(b=2, frames=32, seed=0):
@@ -324,7 +324,7 @@ def test_patchify_round_trip_and_token_positions():
 def test_patched_networks_shapes_and_cue_input(normalizer):
     cfg = LodgeConfig.tiny_patched(GENRES)
     torch.manual_seed(0)
-    local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    local = LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max).eval()
     x = torch.randn(2, 64, MOTION_DIM)
     music = torch.randn(2, 64, MUSIC_DIM)
     t = torch.tensor([10, 500])
@@ -340,7 +340,7 @@ def test_patched_networks_shapes_and_cue_input(normalizer):
     changed_off_cue[:, 4:] += 1.0
     # Values off the cue frames are not part of the input.
     torch.testing.assert_close(with_cues, local(x, t, music, genre, cue_values=changed_off_cue, cue_mask=cue_mask))
-    glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    glob = GlobalDenoiser.from_lodge_config(cfg).eval()
     prims = torch.randn(2, 13, 8, MOTION_DIM)
     frames = torch.tensor([PRIM_FRAMES, PRIM_FRAMES])
     kinds = torch.tensor([PRIM_KINDS, PRIM_KINDS])
@@ -370,8 +370,8 @@ def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer
 
     cfg = wide_skip_config()
     torch.manual_seed(0)
-    local = LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
-    glob = GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max).eval()
+    local = LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max).eval()
+    glob = GlobalDenoiser.from_lodge_config(cfg).eval()
     d = GaussianDiffusion(cfg.diffusion_steps)
     x0 = torch.rand(2, 64, MOTION_DIM) * 2 - 1
     music = torch.randn(2, 64, MUSIC_DIM)
@@ -397,12 +397,12 @@ def test_skip_on_a_network_narrower_than_its_tokens_warns(normalizer):
     cfg = LodgeConfig.tiny_patched(GENRES)
     cfg.local.skip_input = cfg.global_.skip_input = True
     with pytest.warns(UserWarning, match="noise it cannot see"):
-        LocalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
+        LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max)
     with pytest.warns(UserWarning, match="noise it cannot see"):
-        GlobalDenoiser(cfg, normalizer.data_min, normalizer.data_max)
+        GlobalDenoiser.from_lodge_config(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        LocalDenoiser(wide_skip_config(), normalizer.data_min, normalizer.data_max)
+        LocalDenoiser.from_lodge_config(wide_skip_config(), normalizer.data_min, normalizer.data_max)
 
 
 def test_forward_kinematics_losses_on_part_of_the_batch(normalizer):

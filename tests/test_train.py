@@ -125,3 +125,22 @@ def test_a_run_resumes_from_its_checkpoint_alone(corpus, tmp_path):
         torch.testing.assert_close(tensor, saved[name])
     resumed.run()
     assert load_checkpoint(out).meta["training_data"]["runs"]["local"]["steps"] == 5
+
+
+def test_a_global_run_resumes_from_a_state_file_with_the_old_normalizer_buffers(corpus, tmp_path):
+    """State files of runs begun before the global network dropped its unused normaliser buffers resume."""
+    from lodge.train.trainer import STATE_FILE
+
+    out = tmp_path / "ckpt"
+    settings = TrainSettings(stage="global", data=str(corpus), out=str(out), preset="tiny", steps=2, batch_size=2,
+                             save_every=10, log_every=1)
+    Trainer(settings, log=lambda m: None).run()
+    path = out / STATE_FILE.format(stage="global")
+    state = torch.load(path, weights_only=False)
+    for key in ("model", "ema"):
+        state[key] = {**state[key], "normalizer_min": -torch.ones(139), "normalizer_max": torch.ones(139)}
+    torch.save(state, path)
+    resumed = Trainer(TrainSettings(**{**settings.__dict__, "steps": 3}), log=lambda m: None)
+    assert resumed.step == 2
+    resumed.run()
+    assert load_checkpoint(out).meta["training_data"]["runs"]["global"]["steps"] == 3

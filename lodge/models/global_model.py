@@ -8,37 +8,49 @@ attends music frame i from primitive i, which has no notion of time).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
-from ..config import LodgeConfig
-from ..constants import MOTION_DIM, MUSIC_DIM
+from ..config import LodgeConfig, NetConfig
+from ..constants import MOTION_DIM, MUSIC_DIM, PRIM_LEN
+from .component import ComponentMixin
 from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patchify, skip_precondition, unpatchify
-from .local import register_normalizer
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
 
-class GlobalDenoiser(nn.Module):
-    """Genre-conditioned transformer over primitive frames with time-aware cross-attention to music."""
+class GlobalDenoiser(ComponentMixin, nn.Module):
+    """Genre-conditioned transformer over primitive frames with time-aware cross-attention to music.
 
-    def __init__(self, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None):
+    Args:
+        net: the network's sizes (a checkpoint's ``LodgeConfig.global_``).
+        n_genres: number of genres it is conditioned on.
+        diffusion_steps: the diffusion's number of steps (sets the skip preconditioning's schedule).
+        prim_len: frames of a characteristic primitive (a multiple of ``net.patch``).
+    """
+
+    config_fields = ("n_genres", "diffusion_steps", "prim_len")
+    # Checkpoints written before this network stopped storing the (unused) motion normaliser hold these.
+    legacy_keys = ("normalizer_min", "normalizer_max")
+
+    def __init__(self, net: NetConfig, n_genres: int, diffusion_steps: int = 1000, prim_len: int = PRIM_LEN):
         super().__init__()
-        net = cfg.global_
+        self.net, self.n_genres = replace(net), int(n_genres)
+        self.diffusion_steps, self.prim_len = int(diffusion_steps), int(prim_len)
         d = net.d_model
-        self.cfg = cfg
-        register_normalizer(self, normalizer_min, normalizer_max)
-        if cfg.prim_len % net.patch:
-            raise ValueError(f"a {cfg.prim_len}-frame primitive does not split into tokens of {net.patch} frames")
+        if prim_len % net.patch:
+            raise ValueError(f"a {prim_len}-frame primitive does not split into tokens of {net.patch} frames")
         self.patch = net.patch
         self.motion_in = nn.Linear(MOTION_DIM * net.patch, d)
         self.kind = nn.Embedding(2, d)  # 0 = hard, 1 = soft
-        self.offset = nn.Embedding(cfg.prim_len // net.patch, d)  # token index inside the primitive
+        self.offset = nn.Embedding(prim_len // net.patch, d)  # token index inside the primitive
         self.music = MusicEncoder(
             MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=net.music_stride or MUSIC_STRIDE
         )
         self.time = TimeEmbedding(d)
-        self.genre = nn.Embedding(cfg.n_genres, d)
+        self.genre = nn.Embedding(n_genres, d)
         nn.init.normal_(self.genre.weight, std=0.5)
         self.genre_in = nn.Linear(d, d)  # the genre also enters every token, not only through FiLM
         self.blocks = nn.ModuleList(
@@ -46,7 +58,12 @@ class GlobalDenoiser(nn.Module):
         )
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
-        self.precondition = skip_precondition(cfg.diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+        self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+
+    @classmethod
+    def from_lodge_config(cls, cfg: LodgeConfig) -> "GlobalDenoiser":
+        """The global network of a checkpoint's config (freshly initialised)."""
+        return cls(cfg.global_, cfg.n_genres, cfg.diffusion_steps, cfg.prim_len)
 
     def forward(
         self,

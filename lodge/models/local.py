@@ -1,14 +1,16 @@
 """Stage 2: the local diffusion network, which denoises one 256-frame segment given its music."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Union
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..config import LodgeConfig
+from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
+from .component import ComponentMixin
 from .foot import FootRefineBlock
 from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify
 
@@ -26,7 +28,7 @@ def register_normalizer(module: nn.Module, normalizer_min=None, normalizer_max=N
     module.register_buffer("normalizer_max", hi)
 
 
-class LocalDenoiser(nn.Module):
+class LocalDenoiser(ComponentMixin, nn.Module):
     """Transformer decoder predicting clean motion x0 from noisy motion, music and genre.
 
     Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
@@ -35,13 +37,23 @@ class LocalDenoiser(nn.Module):
     and the music is downsampled to the same token rate.
     The motion normaliser is stored as buffers so that the foot block can run forward kinematics on
     denormalised motion (and so that it travels with the weights).
+
+    Args:
+        net: the network's sizes (a checkpoint's ``LodgeConfig.local``).
+        n_genres: number of genres it is conditioned on.
+        diffusion_steps: the diffusion's number of steps (sets the skip preconditioning's schedule).
+        normalizer_min, normalizer_max: (139,) motion normaliser range (identity [-1, 1] when not given;
+            :meth:`from_pretrained` loads them with the weights).
     """
 
-    def __init__(self, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None):
+    config_fields = ("n_genres", "diffusion_steps")
+    float32_buffers = ("normalizer_min", "normalizer_max")
+
+    def __init__(self, net: NetConfig, n_genres: int, diffusion_steps: int = 1000,
+                 normalizer_min=None, normalizer_max=None):
         super().__init__()
-        net = cfg.local
+        self.net, self.n_genres, self.diffusion_steps = replace(net), int(n_genres), int(diffusion_steps)
         d = net.d_model
-        self.cfg = cfg
         register_normalizer(self, normalizer_min, normalizer_max)
         self.patch = net.patch
         self.cue_input = net.cue_input
@@ -51,7 +63,7 @@ class LocalDenoiser(nn.Module):
         music_stride = net.music_stride or net.patch
         self.music = MusicEncoder(MUSIC_DIM, d, net.n_heads, net.ff_dim, net.music_layers, net.dropout, stride=music_stride)
         self.time = TimeEmbedding(d)
-        self.genre = nn.Embedding(cfg.n_genres, d)
+        self.genre = nn.Embedding(n_genres, d)
         nn.init.normal_(self.genre.weight, std=0.5)
         self.blocks = nn.ModuleList(
             DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
@@ -59,7 +71,12 @@ class LocalDenoiser(nn.Module):
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
-        self.precondition = skip_precondition(cfg.diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+        self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+
+    @classmethod
+    def from_lodge_config(cls, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None) -> "LocalDenoiser":
+        """The local network of a checkpoint's config (freshly initialised)."""
+        return cls(cfg.local, cfg.n_genres, cfg.diffusion_steps, normalizer_min, normalizer_max)
 
     def forward(
         self,

@@ -185,8 +185,8 @@ class Trainer:
             self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng, canonical=settings.canonical_heading))
             music = np.concatenate([t.music for t in self.tracks])
             self.music_mean, self.music_std = music.mean(0), music.std(0) + 1e-6
-            local = LocalDenoiser(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
-            glob = GlobalDenoiser(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
+            local = LocalDenoiser.from_lodge_config(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
+            glob = GlobalDenoiser.from_lodge_config(self.cfg)
         self.other = (glob if settings.stage != "global" else local).to(self.device).eval()
         self.model = (glob if settings.stage == "global" else local).to(self.device).train()
         self.ema = copy.deepcopy(self.model).eval()
@@ -232,8 +232,9 @@ class Trainer:
             self._resume_from_checkpoint()
             return
         state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
+        # load_weights: state files of older runs hold keys the networks have since dropped.
+        self.model.load_weights(state["model"])
+        self.ema.load_weights(state["ema"])
         self.opt.load_state_dict(state["opt"])
         if self.disc is not None and state.get("disc"):
             self.disc.load_state_dict(state["disc"])
@@ -252,9 +253,8 @@ class Trainer:
         if not run or not run.get("steps"):
             return
         trained = existing.global_ if self.s.stage == "global" else existing.local
-        state = {k: v.float() for k, v in trained.state_dict().items()}
-        self.model.load_state_dict(state)
-        self.ema.load_state_dict(state)
+        self.model.load_weights(trained.state_dict())
+        self.ema.load_weights(trained.state_dict())
         self.step, self.seconds = int(run["steps"]), float(run.get("train_minutes", 0.0)) * 60
         if self._history_path().exists():
             self.history = json.loads(self._history_path().read_text())
