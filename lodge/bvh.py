@@ -1,4 +1,4 @@
-"""A small BVH reader: hierarchy, offsets, channels, frames, and forward kinematics with per-joint Euler order."""
+"""The one BVH module: reader, writer, and forward kinematics with per-joint Euler order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,9 +45,31 @@ class Bvh:
             start += len(j.channels)
         return cols
 
+    @property
+    def parents(self) -> list[int]:
+        """Index of each joint's parent in `joints` (-1 for the root)."""
+        return [j.parent for j in self.joints]
+
+    @property
+    def channels(self) -> list[list[str]]:
+        return [list(j.channels) for j in self.joints]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(J, 3) offsets from the parent joints (file units)."""
+        return np.stack([j.offset for j in self.joints])
+
     def crop(self, start: int, stop: int) -> "Bvh":
         """Frames [start, stop)."""
         return Bvh(self.joints, self.frames[start:stop].copy(), self.frame_time)
+
+    def without_end_sites(self) -> "Bvh":
+        """The same file without its End Sites (they have no channels, so the frames are unchanged)."""
+        keep = [k for k, j in enumerate(self.joints) if not j.is_end]
+        new_index = {old: new for new, old in enumerate(keep)}
+        joints = [BvhJoint(j.name, new_index.get(j.parent, -1), j.offset.copy(), list(j.channels))
+                  for j in (self.joints[k] for k in keep)]
+        return Bvh(joints, self.frames, self.frame_time)
 
 
 def parse_bvh(text: str) -> Bvh:
@@ -98,34 +120,57 @@ def parse_bvh(text: str) -> Bvh:
     return Bvh(joints, values.reshape(n_frames, n_ch), frame_time)
 
 
-def read_bvh(path: str | Path) -> Bvh:
-    """Read a BVH file."""
-    return parse_bvh(Path(path).read_text())
+def read_bvh(path: str | Path, end_sites: bool = True) -> Bvh:
+    """Read a BVH file (``end_sites=False`` drops the End Sites, see :meth:`Bvh.without_end_sites`)."""
+    bvh = parse_bvh(Path(path).read_text())
+    return bvh if end_sites else bvh.without_end_sites()
+
+
+def read_bvh_joints(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """(joint names, (T, J, 3) world positions in file units) of a BVH file's joints, in file order."""
+    bvh = read_bvh(path, end_sites=False)
+    return bvh.names, bvh_forward_kinematics(bvh)[0]
 
 
 def format_bvh(bvh: Bvh) -> str:
-    """BVH text of a parsed file (used to write small fixtures)."""
+    """BVH text: two spaces of indent per level, offsets and channel values with 6 decimals.
+
+    The joints must be in the order the hierarchy is written (depth first, children in list order),
+    as `parse_bvh` gives them: the frame columns follow that order.
+    """
     lines: list[str] = ["HIERARCHY"]
     children: dict[int, list[int]] = {}
     for k, j in enumerate(bvh.joints):
         children.setdefault(j.parent, []).append(k)
+    written: list[int] = []
 
     def emit(k: int, depth: int) -> None:
-        j, pad = bvh.joints[k], "\t" * depth
+        j, pad = bvh.joints[k], "  " * depth
+        written.append(k)
         head = "End Site" if j.is_end else ("ROOT " if j.parent < 0 else "JOINT ") + j.name
         lines.append(pad + head)
         lines.append(pad + "{")
-        lines.append(pad + "\tOFFSET " + " ".join(f"{v:.6f}" for v in j.offset))
+        lines.append(pad + "  OFFSET " + " ".join(f"{v:.6f}" for v in j.offset))
         if j.channels:
-            lines.append(pad + f"\tCHANNELS {len(j.channels)} " + " ".join(j.channels))
+            lines.append(pad + f"  CHANNELS {len(j.channels)} " + " ".join(j.channels))
         for c in children.get(k, []):
             emit(c, depth + 1)
         lines.append(pad + "}")
 
     emit(0, 0)
-    lines += ["MOTION", f"Frames: {len(bvh.frames)}", f"Frame Time: {bvh.frame_time:.7f}"]
-    lines += [" ".join(f"{v:.4f}" for v in row) for row in bvh.frames]
+    if written != list(range(len(bvh.joints))):
+        raise ValueError("BVH joints must be listed in depth-first hierarchy order with the root first")
+    lines += ["MOTION", f"Frames: {len(bvh.frames)}", f"Frame Time: {bvh.frame_time:.8f}"]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in bvh.frames]
     return "\n".join(lines) + "\n"
+
+
+def write_bvh(bvh: Bvh, path: str | Path) -> Path:
+    """Write :func:`format_bvh`'s text to a file (parent folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(format_bvh(bvh))
+    return path
 
 
 def _axis_rotation(axis: str, angle: np.ndarray) -> np.ndarray:

@@ -27,26 +27,28 @@ SMPL-X neutral one made left/right symmetric (`lodge.skeleton.rest_joints`), so 
 SMPL-X's by up to 9 mm, and the neutral SMPL-X body's joints sit on average about 8 mm (at most 2 to
 3 cm, at the hands) from `dance.joints`; a user's own shaped body differs from both anyway.
 `lodge.skeleton.forward_kinematics(..., rest=smplx_neutral_joints())` gives the SMPL-X body's joints
-exactly. The BVH carries lodge's own skeleton, so it reproduces `dance.joints`.
+exactly. The BVH carries lodge's own skeleton, so it reproduces `dance.joints`. Reading and writing
+BVH text is `lodge.bvh`'s (`read_bvh` and `read_bvh_joints` here are its reader, End Sites dropped).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .bvh import bvh_forward_kinematics
-from .bvh import read_bvh as parse_file
+from .bvh import Bvh, BvhJoint, read_bvh_joints, write_bvh  # noqa: F401 (read_bvh_joints: re-exported)
+from .bvh import read_bvh as _read_bvh
 from .constants import FPS, JOINT_NAMES, N_JOINTS, PARENTS
 from .motion import unpack_motion
 from .rotations import matrix_to_axis_angle
 from .skeleton import rest_joints, rest_offsets, smplx_neutral_joints
 
 BVH_ROTATION_ORDER = "ZXY"
+ROTATION_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
+ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", *ROTATION_CHANNELS)
 SMPLX_POSE_DIM = 165
 NUM_BETAS = 16
 
@@ -88,89 +90,31 @@ def _euler_zxy_degrees(rotmats: np.ndarray) -> np.ndarray:
 
 
 def export_bvh(dance_or_motion, path: str | os.PathLike) -> Path:
-    """Write the dance (a `Dance` or a (T, 139) motion) as a BVH file of the 22-joint skeleton."""
+    """Write the dance (a `Dance` or a (T, 139) motion) as a BVH file of the 22-joint skeleton (lodge.bvh's writer)."""
     motion, fps = _motion_of(dance_or_motion)
     _, transl, rotmats = unpack_motion(motion)
-    rotmats = np.asarray(rotmats, np.float64)
     offsets = rest_offsets().astype(np.float64)
     kids = _children(PARENTS)
-    lines = ["HIERARCHY"]
-
-    def emit(j: int, depth: int) -> None:
-        pad = "  " * depth
-        if j == 0:
-            lines.append(f"ROOT {JOINT_NAMES[0]}")
-            lines.append("{")
-            lines.append(f"{pad}  OFFSET 0.000000 0.000000 0.000000")
-            lines.append(f"{pad}  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation")
+    order = _dfs_order(PARENTS)  # the order the hierarchy is written, which the frame columns follow
+    joints: list[BvhJoint] = []
+    index: dict[int, int] = {}
+    for j in order:
+        index[j] = len(joints)
+        if j == 0:  # the root's OFFSET is zero: its position channels hold the world pelvis position
+            joints.append(BvhJoint(JOINT_NAMES[0], -1, np.zeros(3), list(ROOT_CHANNELS)))
         else:
-            lines.append(f"{pad}JOINT {JOINT_NAMES[j]}")
-            lines.append(f"{pad}{{")
-            lines.append(f"{pad}  OFFSET " + " ".join(f"{x:.6f}" for x in offsets[j]))
-            lines.append(f"{pad}  CHANNELS 3 Zrotation Xrotation Yrotation")
-        for c in kids[j]:
-            emit(c, depth + 1)
+            joints.append(BvhJoint(JOINT_NAMES[j], index[PARENTS[j]], offsets[j], list(ROTATION_CHANNELS)))
         if not kids[j]:  # leaves end half a bone further on
-            lines.append(f"{pad}  End Site")
-            lines.append(f"{pad}  {{")
-            lines.append(f"{pad}    OFFSET " + " ".join(f"{x:.6f}" for x in 0.5 * offsets[j]))
-            lines.append(f"{pad}  }}")
-        lines.append(f"{pad}}}")
-
-    emit(0, 0)
-    order = _dfs_order(PARENTS)
+            joints.append(BvhJoint(JOINT_NAMES[j] + "_end", index[j], 0.5 * offsets[j], is_end=True))
     root_pos = np.asarray(transl, np.float64) + rest_joints()[0].astype(np.float64)
-    euler = _euler_zxy_degrees(rotmats[:, order])  # (T, 22, 3)
+    euler = _euler_zxy_degrees(np.asarray(rotmats, np.float64)[:, order])  # (T, 22, 3)
     frames = np.concatenate([root_pos, euler.reshape(len(motion), -1)], axis=1)
-    lines += ["MOTION", f"Frames: {len(motion)}", f"Frame Time: {1.0 / fps:.8f}"]
-    lines += [" ".join(f"{x:.6f}" for x in row) for row in frames]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@dataclass
-class Bvh:
-    """A parsed BVH file (joints only; end sites are dropped)."""
-
-    names: list[str]
-    parents: list[int]
-    offsets: np.ndarray  # (J, 3)
-    channels: list[list[str]]
-    frames: np.ndarray  # (T, total channels)
-    frame_time: float
-    positions: np.ndarray  # (T, J, 3) world joint positions (file units)
+    return write_bvh(Bvh(joints, frames, 1.0 / fps), path)
 
 
 def read_bvh(path: str | os.PathLike) -> Bvh:
-    """Parse any BVH file's hierarchy and motion (with lodge.bvh), without its End Sites."""
-
-    full = parse_file(path)
-    keep = [k for k, joint in enumerate(full.joints) if not joint.is_end]
-    new_index = {old: new for new, old in enumerate(keep)}
-    joints = [full.joints[k] for k in keep]
-    positions, _ = bvh_forward_kinematics(full)
-    return Bvh(
-        names=[j.name for j in joints],
-        parents=[new_index.get(j.parent, -1) for j in joints],
-        offsets=np.stack([j.offset for j in joints]),
-        channels=[list(j.channels) for j in joints],
-        frames=full.frames,
-        frame_time=full.frame_time,
-        positions=positions[:, keep],
-    )
-
-
-def bvh_joint_positions(bvh: Bvh) -> np.ndarray:
-    """(T, J, 3) world joint positions of a parsed BVH (file units)."""
-    return bvh.positions
-
-
-def read_bvh_joints(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
-    """(joint names, (T, J, 3) world positions) of a BVH file, joints in file order."""
-    bvh = read_bvh(path)
-    return bvh.names, bvh_joint_positions(bvh)
+    """A BVH file read with `lodge.bvh`, without its End Sites (joints indexed as in `read_bvh_joints`)."""
+    return _read_bvh(path, end_sites=False)
 
 
 def smplx_transl(transl: np.ndarray) -> np.ndarray:
