@@ -23,7 +23,7 @@ import numpy as np
 
 from lodge import checks
 from lodge.checks import format_duration
-from lodge.audio import AudioError, load_audio, music_features
+from lodge.audio import AudioError, SongTooLongError, load_audio, music_features
 from lodge.constants import FPS, SAMPLE_RATE
 from lodge.diffusion import DEFAULT_DDIM_STEPS
 
@@ -203,15 +203,15 @@ def clean_folder(root: Path, max_age_s: float, keep: Callable[[Path], bool] = la
     return removed
 
 
-def friendly_audio_error(err: AudioError, max_seconds: float) -> str:
-    """The library's audio message, reworded where it speaks to programmers (the length limit)."""
-    msg = str(err)
-    if "over the limit" in msg:
-        m = re.match(r"'(.*)' is (.*?) long", msg)
-        what = f"'{m[1]}' is {m[2]} long" if m else "This song is too long"
-        return (f"{what}; this app accepts songs up to {format_duration(max_seconds)}. Open 'Advanced' and "
-                "choose 'First N seconds', or trim the song.")
-    return msg
+def audio_user_error(err: AudioError) -> UserError:
+    """The library's audio error for the page: titled by its type, and the length limit, whose library
+    message speaks to programmers (max_seconds=None, --max-seconds), reworded for the app's users."""
+    if isinstance(err, SongTooLongError):
+        message = (f"'{err.name}' is {format_duration(err.seconds)} long; this app accepts songs up to "
+                   f"{format_duration(err.limit)}. Open 'Advanced' and choose 'First N seconds', or trim the song.")
+    else:
+        message = str(err)
+    return UserError(message, title=err.title)
 
 
 class Studio:
@@ -391,10 +391,9 @@ class Studio:
             return load_audio(path, max_seconds=self.settings.max_seconds, min_seconds=MIN_SECONDS,
                               duration=options.duration)
         except AudioError as err:
-            message = friendly_audio_error(err, self.settings.max_seconds)
-            if "over the limit" not in str(err):
+            if not isinstance(err, SongTooLongError):
                 self.discard_upload(path)
-            raise UserError(message, title=_music_title(str(err))) from err
+            raise audio_user_error(err) from err
 
     def generate(self, music: str | Path | None, options: Options, report: Report | None = None) -> Result:
         """Run one request; raises UserError for anything the user should see."""
@@ -483,17 +482,6 @@ class Studio:
         return Result(video=video, timeline=timeline, glb=glb, files=[Path(p) for p in files], summary="")
 
 
-
-
-def _music_title(message: str) -> str:
-    """A toast title that says what is wrong with the music."""
-    for fragment, title in (("over the limit", "Song too long"), ("only", "Song too short"),
-                            ("silent", "Silent music"), ("empty", "Empty file"), ("not found", "No music"),
-                            ("not an audio file", "Not a music file"), ("could not be decoded", "Unreadable music"),
-                            ("not a format", "Unreadable music")):
-        if fragment in message:
-            return title
-    return "Music problem"
 
 
 def _optional(make: Callable[[], object], what: str) -> Path | None:
