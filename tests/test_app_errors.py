@@ -7,7 +7,9 @@ import soundfile as sf
 
 from lodge import audio
 from lodge_app import AppSettings
-from lodge_app.jobs import Options, Studio, UserError, audio_user_error
+from lodge_app.errors import UserError, audio_user_error
+from lodge_app.options import Options
+from lodge_app.studio import Studio
 
 
 def test_too_long_is_reworded_from_its_data():
