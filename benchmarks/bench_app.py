@@ -20,7 +20,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
-    from lodge_app.jobs import Options, Studio
+    from lodge_app.options import Options
+    from lodge_app.studio import Studio
     from lodge_app.settings import AppSettings
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -39,7 +39,142 @@ BLOCK_SECONDS = 10  # libsndfile reads this much at a time
 
 
 class AudioError(ValueError):
-    """A music file that cannot be used; the message is one line, meant for end users."""
+    """A music file that cannot be used; the message is one line, meant for end users.
+
+    Each kind of problem is a subclass carrying its data (`name`: the file as the message names it) and a
+    short `title` for a heading or a toast, so callers tell the kinds apart without reading the text.
+    """
+
+    title = "Music problem"
+
+    def __init__(self, message: str, name: str = ""):
+        super().__init__(message)
+        self.name = name
+
+    def __reduce__(self):  # the subclasses' arguments are not the message: pickle message + attributes
+        return _rebuild_audio_error, (type(self), str(self), self.__dict__)
+
+
+def _rebuild_audio_error(cls: type[AudioError], message: str, state: dict) -> AudioError:
+    err = cls.__new__(cls)
+    ValueError.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class AudioNotFoundError(AudioError):
+    """No file at the path."""
+
+    title = "No music"
+
+    def __init__(self, path: str | Path):
+        super().__init__(f"Music file not found: '{path}'.", str(path))
+
+
+class AudioIsFolderError(AudioError):
+    """The path is a folder."""
+
+    title = "Not a music file"
+
+    def __init__(self, path: str | Path):
+        super().__init__(f"'{path}' is a folder, not a music file.", str(path))
+
+
+class EmptyAudioError(AudioError):
+    """A file of 0 bytes (`zero_bytes`), or one whose audio has no samples."""
+
+    title = "Empty file"
+
+    def __init__(self, name: str, zero_bytes: bool = False):
+        super().__init__(f"'{name}' is an empty file (0 bytes)." if zero_bytes
+                         else f"'{name}' contains no audio (it is empty).", name)
+        self.zero_bytes = zero_bytes
+
+
+class LengthOutOfRangeError(AudioError):
+    """The part asked for ("the first `seconds`") is not a positive number or is over `limit`."""
+
+    title = "Length out of range"
+
+    def __init__(self, name: str, seconds: float, limit: float | None = None):
+        if limit is None:
+            message = f"Cannot use the first {seconds} seconds of '{name}'."
+        else:
+            message = (f"Cannot use the first {format_duration(seconds)} of '{name}': the limit is "
+                       f"{format_duration(limit)}.")
+        super().__init__(message, name)
+        self.seconds, self.limit = seconds, limit
+
+
+class SongTooShortError(AudioError):
+    """The music lasts `seconds`, under `minimum`."""
+
+    title = "Song too short"
+
+    def __init__(self, name: str, seconds: float, minimum: float):
+        super().__init__(f"'{name}' is only {seconds:.1f} s long; the music must be at least {minimum:g} s long.",
+                         name)
+        self.seconds, self.minimum = seconds, minimum
+
+
+class SongTooLongError(AudioError):
+    """The music lasts `seconds`, over `limit`."""
+
+    title = "Song too long"
+
+    def __init__(self, name: str, seconds: float, limit: float):
+        super().__init__(
+            f"'{name}' is {format_duration(seconds)} long, over the limit of {format_duration(limit)}; "
+            "trim it, or lift the limit (max_seconds=None in Python, --max-seconds on the command line).", name)
+        self.seconds, self.limit = seconds, limit
+
+
+class NoDecoderError(AudioError):
+    """libsndfile cannot read the format and there is no ffmpeg to try."""
+
+    title = "Unreadable music"
+
+    def __init__(self, name: str):
+        super().__init__(f"'{name}' is not a format that can be read here "
+                         "(use wav, flac, ogg or mp3, or install ffmpeg).", name)
+
+
+class NotAudioFileError(AudioError):
+    """ffmpeg finds no audio stream in the file (not audio, or damaged)."""
+
+    title = "Not a music file"
+
+    def __init__(self, name: str):
+        super().__init__(f"'{name}' is not an audio file (or it is damaged); use wav, mp3, ogg, flac or m4a.", name)
+
+
+class UndecodableAudioError(AudioError):
+    """ffmpeg found an audio stream but failed to decode it."""
+
+    title = "Unreadable music"
+
+    def __init__(self, name: str):
+        super().__init__(f"'{name}' could not be decoded as audio.", name)
+
+
+class InvalidSamplesError(AudioError):
+    """The decoded samples hold NaN or infinity."""
+
+    title = "Unreadable music"
+
+    def __init__(self, name: str):
+        super().__init__(f"'{name}' contains invalid samples (NaN or infinity).", name)
+
+
+class SilentAudioError(AudioError):
+    """The music (or its first `first_seconds`, when given) is silent."""
+
+    title = "Silent music"
+
+    def __init__(self, name: str, first_seconds: float | None = None):
+        what = f"The first {first_seconds:g} seconds of '{name}' are" if first_seconds is not None else f"'{name}' is"
+        super().__init__(f"{what} silent; there is no music to dance to.", name)
+        self.first_seconds = first_seconds
 
 
 @dataclass
@@ -85,16 +220,11 @@ def _ffmpeg_exe() -> str | None:
 
 def _check_duration(seconds: float, name: str, max_seconds: float | None, min_seconds: float) -> None:
     if seconds <= 0:
-        raise AudioError(f"'{name}' contains no audio (it is empty).")
+        raise EmptyAudioError(name)
     if seconds < min_seconds:
-        raise AudioError(
-            f"'{name}' is only {seconds:.1f} s long; the music must be at least {min_seconds:g} s long."
-        )
+        raise SongTooShortError(name, seconds, min_seconds)
     if max_seconds is not None and seconds > max_seconds:
-        raise AudioError(
-            f"'{name}' is {format_duration(seconds)} long, over the limit of {format_duration(max_seconds)}; "
-            "trim it, or lift the limit (max_seconds=None in Python, --max-seconds on the command line)."
-        )
+        raise SongTooLongError(name, seconds, max_seconds)
 
 
 def decode_limit(max_seconds: float | None, duration: float | None) -> float | None:
@@ -150,7 +280,7 @@ def _ffmpeg_decode(exe: str, path: Path, limit_seconds: float | None) -> np.ndar
         cmd += ["-t", f"{limit_seconds:.3f}"]
     proc = subprocess.run(cmd + ["-"], capture_output=True, timeout=600)
     if proc.returncode != 0:
-        raise AudioError(f"'{path.name}' could not be decoded as audio.")
+        raise UndecodableAudioError(path.name)
     return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
 
 
@@ -181,6 +311,8 @@ def _load_soundfile(path: Path, max_seconds: float | None, min_seconds: float,
     except Exception:  # noqa: BLE001
         return None
     wave = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    if not np.all(np.isfinite(wave)):  # before resampling, which refuses them with its own error
+        raise InvalidSamplesError(path.name)
     if sr != SAMPLE_RATE and len(wave):
         wave = librosa.resample(wave, orig_sr=sr, target_sr=SAMPLE_RATE)
     return np.ascontiguousarray(wave, dtype=np.float32)
@@ -203,32 +335,30 @@ def load_audio(path: str | Path, max_seconds: float | None = DEFAULT_MAX_SECONDS
         duration: use only the first `duration` seconds; only they are decoded.
 
     Raises:
-        AudioError: missing, not audio, empty, too short, too long or silent.
+        AudioError: missing, not audio, empty, too short, too long or silent (a subclass per kind:
+            :class:`AudioNotFoundError`, :class:`SongTooLongError`, ...).
     """
     path = Path(path)
     if not path.exists():
-        raise AudioError(f"Music file not found: '{path}'.")
+        raise AudioNotFoundError(path)
     if not path.is_file():
-        raise AudioError(f"'{path}' is a folder, not a music file.")
+        raise AudioIsFolderError(path)
     if path.stat().st_size == 0:
-        raise AudioError(f"'{path.name}' is an empty file (0 bytes).")
+        raise EmptyAudioError(path.name, zero_bytes=True)
     if duration is not None:
         if not math.isfinite(duration) or duration <= 0:
-            raise AudioError(f"Cannot use the first {duration} seconds of '{path.name}'.")
+            raise LengthOutOfRangeError(path.name, duration)
         if max_seconds is not None and duration > max_seconds:
-            raise AudioError(f"Cannot use the first {format_duration(duration)} of '{path.name}': the limit is "
-                             f"{format_duration(max_seconds)}.")
+            raise LengthOutOfRangeError(path.name, duration, max_seconds)
 
     wave = _load_soundfile(path, max_seconds, min_seconds, duration)
     if wave is None:
         exe = _ffmpeg_exe()
         if exe is None:
-            raise AudioError(f"'{path.name}' is not a format that can be read here "
-                             "(use wav, flac, ogg or mp3, or install ffmpeg).")
+            raise NoDecoderError(path.name)
         has_audio, seconds = _ffmpeg_probe(exe, path)
         if not has_audio:
-            raise AudioError(f"'{path.name}' is not an audio file (or it is damaged); "
-                             "use wav, mp3, ogg, flac or m4a.")
+            raise NotAudioFileError(path.name)
         if seconds is not None and duration is None:
             _check_duration(seconds, path.name, max_seconds, min_seconds)
         wave = _ffmpeg_decode(exe, path, decode_limit(max_seconds, duration))
@@ -238,10 +368,9 @@ def load_audio(path: str | Path, max_seconds: float | None = DEFAULT_MAX_SECONDS
     # The header can lie (or be missing): check the decoded length too.
     _check_duration(len(wave) / SAMPLE_RATE, path.name, max_seconds, min_seconds)
     if not np.all(np.isfinite(wave)):
-        raise AudioError(f"'{path.name}' contains invalid samples (NaN or infinity).")
+        raise InvalidSamplesError(path.name)
     if float(np.max(np.abs(wave))) < SILENCE_PEAK:
-        what = f"The first {duration:g} seconds of '{path.name}' are" if duration is not None else f"'{path.name}' is"
-        raise AudioError(f"{what} silent; there is no music to dance to.")
+        raise SilentAudioError(path.name, duration)
     return wave
 
 

@@ -17,7 +17,8 @@ __all__ = ["AppSettings", "build_demo", "launch", "load_studio"]
 def load_studio(settings: AppSettings):
     """The model and a temporary folder of this instance's own; Gradio's cache is put in that folder
     (GRADIO_TEMP_DIR, process-wide) so that results are stored once and cleaned together."""
-    from .jobs import Studio, make_instance_folder
+    from .studio import Studio
+    from .workspace import make_instance_folder
 
     workdir = make_instance_folder()
     os.environ["GRADIO_TEMP_DIR"] = str(workdir)

@@ -11,8 +11,9 @@ from lodge.checks import format_duration
 
 from .audio_info import probe_seconds
 from .estimate import ProgressReport, format_seconds
-from .jobs import (DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, Studio, UserError,
-                   read_options, without_paths)
+from .errors import UserError, without_paths
+from .options import DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, read_options
+from .studio import Studio
 from .settings import AppSettings
 
 log = logging.getLogger("lodge_app")

@@ -212,7 +212,9 @@ def test_gpu_function_arguments_pickle():
 
 def test_missing_weights_give_a_page_not_a_crash(tmp_path):
     from lodge_app import AppSettings
-    from lodge_app.jobs import Options, Studio, UserError
+    from lodge_app.errors import UserError
+    from lodge_app.options import Options
+    from lodge_app.studio import Studio
 
     studio = Studio.load(AppSettings(checkpoint=tmp_path / "nowhere", calibrate=False))
     assert not studio.ready and "--checkpoint" in studio.load_error
@@ -228,7 +230,9 @@ def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
     from lodge.dance import Dance
     from lodge.motion import motion_to_joints
     from lodge_app import AppSettings
-    from lodge_app.jobs import Options, Studio, UserError
+    from lodge_app.errors import UserError
+    from lodge_app.options import Options
+    from lodge_app.studio import Studio
 
     motion = np.zeros((60, 139), np.float32)
     motion[:, 7:] = np.tile([1, 0, 0, 0, 1, 0], 22)  # identity rotations (6D)

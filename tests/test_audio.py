@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from lodge import audio
 from lodge.audio import AudioError, MusicFeatures, analyze_music, load_audio, music_features, synth_click_track
 from lodge.constants import FPS, MUSIC_DIM, SAMPLE_RATE
 
@@ -98,8 +99,8 @@ def test_analyze_music(click_wav):
     assert f.features.shape == (600, MUSIC_DIM)
 
 
-def _message(path, **kw) -> str:
-    with pytest.raises(AudioError) as err:
+def _message(path, kind: type[AudioError] = AudioError, **kw) -> str:
+    with pytest.raises(kind) as err:
         load_audio(path, **kw)
     msg = str(err.value)
     assert "\n" not in msg
@@ -107,47 +108,47 @@ def _message(path, **kw) -> str:
 
 
 def test_missing_file(tmp_path):
-    assert "not found" in _message(tmp_path / "nope.mp3")
+    assert "not found" in _message(tmp_path / "nope.mp3", audio.AudioNotFoundError)
 
 
 def test_folder(tmp_path):
-    assert "folder" in _message(tmp_path)
+    assert "folder" in _message(tmp_path, audio.AudioIsFolderError)
 
 
 def test_text_file_renamed(tmp_path):
     for name in ("notes.txt", "song.mp3", "song.wav"):
         path = tmp_path / name
         path.write_text("This is not music, just some words.\n" * 50)
-        assert "not an audio file" in _message(path)
+        assert "not an audio file" in _message(path, audio.NotAudioFileError)
 
 
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.wav"
     path.touch()
-    assert "empty" in _message(path)
+    assert "empty" in _message(path, audio.EmptyAudioError)
 
 
 def test_wav_with_no_samples(tmp_path):
     path = tmp_path / "zero.wav"
     sf.write(path, np.zeros(0, np.float32), 44100)
-    assert "empty" in _message(path)
+    assert "empty" in _message(path, audio.EmptyAudioError)
 
 
 def test_too_short(tmp_path, click_wave):
     path = tmp_path / "short.wav"
     sf.write(path, click_wave[:SAMPLE_RATE], SAMPLE_RATE)
-    msg = _message(path)
+    msg = _message(path, audio.SongTooShortError)
     assert "1.0 s" in msg and "at least 5 s" in msg
 
 
 def test_silent(tmp_path):
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(6 * 44100, np.float32), 44100)
-    assert "silent" in _message(path)
+    assert "silent" in _message(path, audio.SilentAudioError)
 
 
 def test_too_long_and_lifting_the_limit(click_wav):
-    msg = _message(click_wav, max_seconds=10)
+    msg = _message(click_wav, audio.SongTooLongError, max_seconds=10)
     assert "20.0 s" in msg and "10.0 s" in msg and "max_seconds=None" in msg and "--max-seconds" in msg
     assert len(load_audio(click_wav, max_seconds=None)) > 0
 
@@ -156,8 +157,8 @@ def test_too_long_and_lifting_the_limit(click_wav):
 def test_too_long_m4a_is_refused_from_the_header(tmp_path, click_wav):
     out = tmp_path / "click.m4a"
     subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(click_wav), "-c:a", "aac", str(out)], check=True)
-    assert "limit" in _message(out, max_seconds=10.0)
-    assert "at least 30 s" in _message(out, min_seconds=30.0)
+    assert "limit" in _message(out, audio.SongTooLongError, max_seconds=10.0)
+    assert "at least 30 s" in _message(out, audio.SongTooShortError, min_seconds=30.0)
 
 
 def test_default_limit_is_ten_minutes(tmp_path):
@@ -165,6 +166,58 @@ def test_default_limit_is_ten_minutes(tmp_path):
     # 11 minutes of quiet noise at a low rate keeps the file small; only the header is read.
     sf.write(path, np.full(11 * 60 * 8000, 0.01, np.float32), 8000, subtype="PCM_U8")
     assert "10 min 00 s" in _message(path)
+
+
+def test_each_kind_of_audio_error_has_its_type_data_and_title(tmp_path, click_wav):
+    """Known answers: the data each error carries, its title, and its (unchanged) message text."""
+    with pytest.raises(audio.SongTooLongError) as err:
+        load_audio(click_wav, max_seconds=10)
+    e = err.value
+    assert (e.name, e.limit, e.title) == ("click_120bpm.wav", 10, "Song too long") and abs(e.seconds - 20.0) < 0.01
+    assert isinstance(e, AudioError) and isinstance(e, ValueError)
+
+    short = audio.SongTooShortError("a.wav", 1.04, 5.0)
+    assert str(short) == "'a.wav' is only 1.0 s long; the music must be at least 5 s long."
+    assert (short.seconds, short.minimum, short.title) == (1.04, 5.0, "Song too short")
+    long_ = audio.SongTooLongError("b.mp3", 754.0, 600.0)
+    assert str(long_) == ("'b.mp3' is 12 min 34 s long, over the limit of 10 min 00 s; trim it, or lift the limit "
+                          "(max_seconds=None in Python, --max-seconds on the command line).")
+    assert str(audio.SilentAudioError("c.wav", 8.0)) == ("The first 8 seconds of 'c.wav' are silent; "
+                                                        "there is no music to dance to.")
+    assert str(audio.SilentAudioError("c.wav")) == "'c.wav' is silent; there is no music to dance to."
+    assert str(audio.EmptyAudioError("d.wav", zero_bytes=True)) == "'d.wav' is an empty file (0 bytes)."
+    assert str(audio.EmptyAudioError("d.wav")) == "'d.wav' contains no audio (it is empty)."
+    assert str(audio.LengthOutOfRangeError("e.mp3", 700.0, 600.0)) == ("Cannot use the first 11 min 40 s of 'e.mp3': "
+                                                                       "the limit is 10 min 00 s.")
+    assert str(audio.LengthOutOfRangeError("e.mp3", -1.0)) == "Cannot use the first -1.0 seconds of 'e.mp3'."
+    assert str(audio.UndecodableAudioError("f.m4a")) == "'f.m4a' could not be decoded as audio."
+    titles = {cls.__name__: cls.title for cls in (
+        audio.AudioNotFoundError, audio.AudioIsFolderError, audio.EmptyAudioError, audio.LengthOutOfRangeError,
+        audio.NoDecoderError, audio.NotAudioFileError, audio.UndecodableAudioError, audio.InvalidSamplesError,
+        audio.SilentAudioError)}
+    assert titles == {"AudioNotFoundError": "No music", "AudioIsFolderError": "Not a music file",
+                      "EmptyAudioError": "Empty file", "LengthOutOfRangeError": "Length out of range",
+                      "NoDecoderError": "Unreadable music", "NotAudioFileError": "Not a music file",
+                      "UndecodableAudioError": "Unreadable music", "InvalidSamplesError": "Unreadable music",
+                      "SilentAudioError": "Silent music"}
+    assert AudioError("x").title == "Music problem"
+
+
+def test_audio_errors_survive_pickling():
+    """Their arguments are data, not the message: a pickled error (a worker process) comes back whole."""
+    import pickle
+
+    back = pickle.loads(pickle.dumps(audio.SongTooLongError("b.mp3", 754.0, 600.0)))
+    assert type(back) is audio.SongTooLongError and (back.name, back.seconds, back.limit) == ("b.mp3", 754.0, 600.0)
+    assert str(back).startswith("'b.mp3' is 12 min 34 s long")
+
+
+def test_nan_samples_are_refused(tmp_path):
+    path = tmp_path / "nan.wav"
+    wave = np.full(6 * 8000, 0.1, np.float32)
+    wave[100] = np.nan
+    sf.write(path, wave, 8000, subtype="FLOAT")
+    assert "invalid samples" in _message(path, audio.InvalidSamplesError)
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -205,7 +258,7 @@ def test_first_n_seconds_decodes_only_those(three_hour_mp3):
     assert elapsed < 30, elapsed
     msg = _message(three_hour_mp3)
     assert "180 min" in msg and "limit" in msg
-    assert "limit is 10 min" in _message(three_hour_mp3, duration=700.0)
+    assert "limit is 10 min" in _message(three_hour_mp3, audio.LengthOutOfRangeError, duration=700.0)
     assert decode_limit(600.0, None) == 601.0 and decode_limit(None, 8.0) == 8.0 and decode_limit(None, None) is None
 
 

@@ -172,7 +172,7 @@ def test_available_bodies_needs_the_model_files(tmp_path, synthetic_body_dir, mo
 
 
 def test_app_body_setting_offers_smpl_only_with_a_model_folder(synthetic_body_dir, tmp_path):
-    from lodge_app.jobs import Studio
+    from lodge_app.studio import Studio
     from lodge_app.settings import AppSettings
 
     bare = Studio(AppSettings(calibrate=False, smpl_dir=None))

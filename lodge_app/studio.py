@@ -1,0 +1,277 @@
+"""One generation request, end to end: :class:`Studio` holds the loaded model and runs a request (check
+the inputs, analyse the music, run both diffusion stages, render and summarise); the diffusion call is
+the module-level function ZeroGPU wraps.
+
+Nothing here imports Gradio: failures the user can fix raise :class:`UserError` with a message meant
+for the page; :mod:`lodge_app.ui` turns those into ``gr.Error``.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from lodge import checks
+from lodge.audio import AudioError, SongTooLongError, load_audio, music_features
+from lodge.constants import SAMPLE_RATE
+
+from . import workspace
+from .errors import UserError, audio_user_error
+from .estimate import Job, StageProgress, TimeEstimator
+from .gpu import describe_device, gpu_seconds, wrap_for_gpu
+from .options import MIN_SECONDS, Options
+from .outputs import Result, render_outputs
+from .settings import AppSettings
+from .summary import summary_markdown
+
+log = logging.getLogger("lodge_app")
+
+# Report = callback(overall_fraction, description) for the page's progress bar.
+Report = Callable[[float, str], None]
+
+
+# The loaded pipeline, as a module global: on a ZeroGPU Space the GPU function runs in a forked worker
+# that inherits it, so only small, picklable arguments cross into that process.
+_PIPE = None
+
+
+def _use_pipeline(pipe) -> None:
+    """Make `pipe` the one :func:`_diffuse` runs."""
+    global _PIPE
+    _PIPE = pipe
+
+
+def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
+             weights: dict[str, float] | None = None, report: Report | None = None, beat_sync: bool = False):
+    """The two diffusion stages, the only GPU work. Module-level so that ZeroGPU can wrap it.
+
+    `report` must be picklable on ZeroGPU (a :class:`ProgressReport` around ``gr.Progress`` is).
+    """
+    stages = StageProgress(weights, report) if weights and report is not None else None
+    return _PIPE(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, beat_sync=beat_sync,
+                 progress=stages)
+
+
+def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None, beat_sync=False) -> int:
+    """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
+    return gpu_seconds(features.seconds, sampler, steps)
+
+
+_diffuse_on_device = wrap_for_gpu(_diffuse, _diffuse_gpu_seconds)
+
+
+class Studio:
+    """The loaded model plus everything a request needs; one instance per app."""
+
+    def __init__(self, settings: AppSettings, pipe=None, load_error: str | None = None, workdir: Path | None = None):
+        self.settings = settings
+        self.pipe = pipe
+        self.load_error = load_error
+        self.workdir = Path(workdir) if workdir is not None else workspace.make_instance_folder()
+        self._cleaner: threading.Thread | None = None
+        self.estimator = TimeEstimator()
+        if pipe is not None:
+            self.estimator.ddpm_steps = int(getattr(pipe.cfg, "diffusion_steps", 1000))
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, settings: AppSettings, workdir: Path | None = None) -> "Studio":
+        """Load the checkpoint; a missing or broken one gives a Studio that explains why (no crash).
+
+        `workdir`: where request folders go (default: a new temporary folder for this instance)."""
+        try:
+            from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline
+        except Exception as err:  # noqa: BLE001 - a broken install must still show a page
+            log.exception("cannot import the pipeline")
+            return cls(settings, None, f"The Lodge library could not be loaded: {err}", workdir)
+        path = settings.checkpoint or DEFAULT_CHECKPOINT
+        try:
+            pipe = LodgePipeline.from_pretrained(path, device=settings.device)
+        except Exception as err:  # noqa: BLE001 - CheckpointError, missing files, wrong device, ...
+            log.error("could not load the checkpoint %s: %s", path, err)
+            hint = ("The default weights are not in this copy of the project (lodge/weights/default). "
+                    "Start the app with --checkpoint PATH or set LODGE_CHECKPOINT to a checkpoint folder."
+                    if settings.checkpoint is None else "Check the --checkpoint / LODGE_CHECKPOINT path.")
+            return cls(settings, None, f"No dance model could be loaded from '{path}': {err}. {hint}", workdir)
+        _use_pipeline(pipe)
+        studio = cls(settings, pipe, workdir=workdir)
+        if settings.calibrate:
+            try:
+                studio.estimator.calibrate(pipe)
+            except Exception:  # noqa: BLE001 - estimates then use built-in figures
+                log.warning("timing calibration failed; using built-in estimates", exc_info=True)
+        return studio
+
+    @property
+    def ready(self) -> bool:
+        """True when a model is loaded."""
+        return self.pipe is not None
+
+    @property
+    def genres(self) -> list[str]:
+        """Genres the loaded checkpoint knows (empty without a model)."""
+        return list(self.pipe.genres) if self.pipe is not None else []
+
+    @property
+    def default_soft(self) -> float:
+        """The loaded checkpoint's default soft-cue strength s (1, the paper's best, without a model)."""
+        return float(self.pipe.default_soft) if self.pipe is not None else 1.0
+
+    @property
+    def device(self) -> str:
+        """Where the diffusion runs ("cpu", "cuda")."""
+        return str(self.pipe.device) if self.pipe is not None else "cpu"
+
+    def body_choices(self) -> list[tuple[str, str]]:
+        """(label, value) pairs: the mannequin always, SMPL-X / SMPL when their model files are found."""
+        from renderer.body import available_bodies
+
+        labels = {"mannequin": "Mannequin (built in)", "smplx": "SMPL-X body", "smpl": "SMPL body"}
+        found = available_bodies(self.settings.smpl_dir) if self.settings.smpl_dir else ("mannequin",)
+        return [(labels[kind], kind) for kind in ("mannequin", "smplx", "smpl") if kind in found]
+
+    def body_info(self) -> str:
+        """The Body setting's note: where the SMPL / SMPL-X files come from, or where to put them."""
+        if len(self.body_choices()) > 1:
+            return f"SMPL / SMPL-X model files from {self.settings.smpl_dir}."
+        return ("The SMPL-X / SMPL bodies need their license-gated model files (smpl-x.is.tue.mpg.de, "
+                "smpl.is.tue.mpg.de): put SMPLX_NEUTRAL.npz and/or SMPL_NEUTRAL.pkl in a folder and start the "
+                "app with --smpl-dir FOLDER or LODGE_SMPL_MODEL_DIR=FOLDER (see the README).")
+
+    # ------------------------------------------------------------------ disk
+    def clean(self, keep: Callable[[Path], bool] = lambda p: False) -> int:
+        """Delete results older than the keep time (see :func:`~lodge_app.workspace.clean_folder`)."""
+        return workspace.clean_folder(self.workdir, self.settings.keep_seconds, keep)
+
+    def start_cleaner(self, keep: Callable[[Path], bool] = lambda p: False) -> None:
+        """Clean every :attr:`AppSettings.clean_every_seconds` on a daemon thread, whether or not anyone
+        generates (Gradio's own ``delete_cache`` removes the cached files on the same schedule)."""
+        if self._cleaner is not None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(self.settings.clean_every_seconds)
+                try:
+                    self.clean(keep)
+                except Exception:  # noqa: BLE001 - never let the cleaner die
+                    log.warning("cleaning the instance folder failed", exc_info=True)
+
+        self._cleaner = threading.Thread(target=loop, name="lodge-cleaner", daemon=True)
+        self._cleaner.start()
+
+    def _touch(self, path: Path) -> None:
+        """Restart the keep time of an upload in use (see :func:`~lodge_app.workspace.touch_upload`)."""
+        workspace.touch_upload(self.workdir, path)
+
+    def discard_upload(self, music: str | Path | None) -> None:
+        """Delete a refused upload now (only files inside this instance's folder, never an example)."""
+        workspace.discard_upload(self.workdir, music)
+
+    # ------------------------------------------------------------------ estimates
+    def job(self, song_seconds: float, options: Options) -> Job:
+        """The estimator's view of a request."""
+        seconds = min(song_seconds, options.duration) if options.duration else song_seconds
+        return Job(seconds, options.sampler, options.steps, options.video_size, options.video_fps, options.body)
+
+    def estimate_seconds(self, song_seconds: float, options: Options) -> float:
+        """Expected wall time of a request on this machine."""
+        return self.estimator.total(self.job(song_seconds, options))
+
+    # ------------------------------------------------------------------ the request
+    def check(self, music: str | Path | None, options: Options) -> Path:
+        """Validate what can be validated before any work; returns the music path."""
+        if self.pipe is None:
+            raise UserError(self.load_error or "No dance model is loaded.", title="Model not loaded")
+        if music is None or (isinstance(music, str) and not music.strip()):
+            raise UserError("Please add some music first: upload a file, record with the microphone, "
+                            "or click one of the examples.", title="No music")
+        path = Path(music)
+        if not path.is_file():
+            raise UserError(f"The music file '{path.name}' did not arrive; please upload it again.", title="No music")
+        if not options.genre:
+            raise UserError("Please pick a dance genre.", title="No genre")
+        known = [g.lower() for g in self.genres]
+        if options.genre.lower() not in known:
+            raise UserError(f"Unknown genre '{options.genre}'. This model knows: {', '.join(self.genres)}.",
+                            title="Unknown genre")
+        if options.sampler not in ("ddim", "ddpm"):
+            raise UserError(f"Unknown quality setting '{options.sampler}'.", title="Unknown quality setting")
+        try:
+            checks.check_soft(options.soft)
+            checks.check_seed(options.seed)
+            checks.check_steps(options.steps)
+            if options.duration is not None:
+                checks.check_seconds(options.duration, self.settings.max_seconds)
+        except checks.InputError as err:
+            raise UserError(str(err), title="Setting out of range") from None
+        return path
+
+    def load_music(self, path: Path, options: Options) -> np.ndarray:
+        """Decode the music (mono, 15360 Hz), checked; with a length, only that much is decoded.
+
+        A refused file is deleted at once (it is of no further use), except one refused only for its
+        length: 'First N seconds' can still use it.
+        """
+        try:
+            return load_audio(path, max_seconds=self.settings.max_seconds, min_seconds=MIN_SECONDS,
+                              duration=options.duration)
+        except AudioError as err:
+            if not isinstance(err, SongTooLongError):
+                self.discard_upload(path)
+            raise audio_user_error(err) from err
+
+    def generate(self, music: str | Path | None, options: Options, report: Report | None = None) -> Result:
+        """Run one request; raises UserError for anything the user should see."""
+        report = report or (lambda fraction, desc: None)
+        path = self.check(music, options)
+        self._touch(path)
+        t_start = time.perf_counter()
+        report(0.0, "Reading the music")
+        wave = self.load_music(path, options)
+        song_seconds = len(wave) / SAMPLE_RATE
+        job = self.job(song_seconds, options)
+        stages = StageProgress(self.estimator.weights(job), report)
+
+        t0 = time.perf_counter()
+        features = music_features(wave)
+        timings = {"music": time.perf_counter() - t0 + (t0 - t_start)}
+        stages("music", 1.0)
+
+        genre = self.genres[[g.lower() for g in self.genres].index(options.genre.lower())]
+        _use_pipeline(self.pipe)  # (several Studios may share a process in tests)
+        try:
+            dance = _diffuse_on_device(features, genre, int(options.seed), float(options.soft), options.sampler,
+                                       int(options.steps) if options.sampler == "ddim" else None,
+                                       stages.weights, report, beat_sync=bool(options.beat_sync))
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - GenreError, out of memory, ...
+            log.exception("generation failed")
+            raise UserError(f"The dance could not be generated: {err}", title="Generation failed") from err
+        timings["global"] = float(dance.timings.get("global", 0.0))
+        timings["local"] = float(dance.timings.get("local", 0.0))
+
+        stem = workspace.safe_stem(path.name)
+        out = Path(tempfile.mkdtemp(prefix=f"{stem}_", dir=workspace.job_root(self.workdir)))
+        name = f"{stem}_{genre}_seed{int(options.seed)}"
+        t_render = time.perf_counter()
+        result = self._render(dance, path, out, name, options, stages)
+        timings["render"] = time.perf_counter() - t_render
+        timings["total"] = time.perf_counter() - t_start
+        dance.timings = dict(timings)
+        self.estimator.update(job, timings)
+        result.timings = timings
+        result.summary = summary_markdown(dance, timings, describe_device(self.device), options)
+        stages("render", 1.0)
+        return result
+
+    def _render(self, dance, music_path: Path, out: Path, name: str, options: Options, stages) -> Result:
+        """Video, timeline, GLB and the other downloads, written into `out` (see
+        :func:`~lodge_app.outputs.render_outputs`)."""
+        return render_outputs(dance, music_path, out, name, options, stages, smpl_dir=self.settings.smpl_dir)
