@@ -1,4 +1,4 @@
-"""Fixed facts of the Lodge time base, motion format and skeleton (see DESIGN.md)."""
+"""Fixed facts of the Lodge time base, motion format and skeleton (see docs/ARCHITECTURE.md)."""
 from __future__ import annotations
 
 FPS: int = 30

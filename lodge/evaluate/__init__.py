@@ -2,14 +2,14 @@
 
 `evaluate(EvalSettings(data=...))` generates a dance for every test item (its own music and genre)
 with each row's method, scores the rows with :mod:`lodge.metrics` against the items' own motion, runs
-issue 6's acceptance checks, and writes ``results.md`` and ``results.json``.
+the acceptance checks (beats, feet, no freezing, genre), and writes ``results.md`` and ``results.json``.
 
 Before Table 1 comes the realism table: the Lodge row's dances per genre against the real dancers of
 that genre, on the test items and (``--songs``) on full-length songs; ``--realism-only`` runs just that.
 
 Modules: ``args`` (CLI options), ``data`` (test items as inputs), ``rows`` (what each table row
 generates and its scores), ``realism`` (the realism table), ``songs`` (full-length songs and their
-genres), ``checks`` (issue 6's acceptance checks), ``report`` (markdown / JSON), ``run`` (the whole
+genres), ``checks`` (the acceptance checks), ``report`` (markdown / JSON), ``run`` (the whole
 evaluation). Names are imported lazily so that building the CLI parser stays cheap.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6's acceptance checks on a model: beats, feet, no freezing, genre conditioning."""
+"""The acceptance checks on a model: beats, feet, no freezing, genre conditioning."""
 from __future__ import annotations
 
 from collections import Counter

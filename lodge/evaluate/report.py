@@ -135,7 +135,7 @@ def markdown(result: dict) -> str:
     if ablation:
         lines += ["", "## Ablations (DDIM)", ""] + _table(ablation)
     if result.get("checks"):
-        lines += ["", "## Acceptance checks (issue 6)", ""] + _check_lines(result["checks"])
+        lines += ["", "## Acceptance checks", ""] + _check_lines(result["checks"])
     lines += ["", "## Published (FineDance, paper Table 1): different data, not comparable", ""]
     lines += _table([dict(p, runtime_s_per_min=None) for p in PUBLISHED_FINEDANCE])
     return "\n".join(lines) + "\n"
