@@ -27,13 +27,14 @@ from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .config import GenreError  # noqa: F401 - part of the pipeline API
 from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN, SEGS_PER_WINDOW
 from .dance import Dance, Primitive
-from .diffusion import SCHEDULERS, GaussianDiffusion
+from .diffusion import GaussianDiffusion
 from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
 from .motion import (
     align_transform, align_transforms, canonical_transform, invert_planar, mirror_motion, motion_to_joints,
     planar_transform, planar_transforms,
 )
 from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
+from .sampling import SamplingOptions, sampling_options
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default"
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
@@ -99,60 +100,41 @@ class LodgePipeline:
 
     # ------------------------------------------------------------------ public call
 
+    def resolve_options(self, options: SamplingOptions | None = None, **overrides) -> SamplingOptions:
+        """``options`` with ``overrides`` applied and every default made explicit for this checkpoint
+        (its soft-cue strength, guidance weight and the sampler's step count); the options a dance of
+        this pipeline is really sampled with."""
+        return sampling_options(options, **overrides).resolved(
+            self.default_soft, float(self.cfg.guidance_weight), self.cfg.diffusion_steps)
+
     @torch.no_grad()
     def __call__(
         self,
         music: str | Path | MusicFeatures | np.ndarray,
         genre: str,
-        seed: int = 0,
-        soft: float | None = None,
-        sampler: str = "ddim",
-        steps: int | None = None,
-        guidance_weight: float | None = None,
-        max_seconds: float | None = 600.0,
-        duration: float | None = None,
-        mirror: bool = True,
-        beat_align: bool = True,
-        soft_cues: bool = True,
-        use_primitives: bool = True,
-        fit_soft_cues: bool = True,
-        smooth_cue_joins: bool = True,
-        foot_lock: bool = True,
-        beat_sync: bool = False,
+        options: SamplingOptions | None = None,
         progress: ProgressFn | None = None,
+        **overrides,
     ) -> Dance:
         """Generate a dance for a piece of music.
 
         Args:
             music: an audio file path, a mono waveform at 15360 Hz, or precomputed MusicFeatures.
             genre: one of :attr:`genres`.
-            seed: random seed; the same seed on the same device gives the same dance.
-            soft: soft-cue guidance fraction s in [0, 1] (share of denoising steps that see the soft cues);
-                None takes the checkpoint's default (:attr:`default_soft`).
-            sampler: "ddim" (fast, deterministic, default 50 steps) or "ddpm" (stochastic, default all
-                1000 diffusion steps).
-            steps: number of denoising iterations (DDPM with fewer steps samples a respaced chain).
-            guidance_weight: classifier-free guidance weight on the music (default: the checkpoint's).
-            max_seconds: refuse longer songs (None lifts the limit).
-            duration: use only the first `duration` seconds of the music.
-            mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
-                cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
-            fit_soft_cues: at every denoising step, turn and move each soft cue (keeping its pose, height
-                and its own motion) to where the local model puts the dancer at that moment, so that the
-                body never snaps its heading or position to a cue.
-            smooth_cue_joins: blend the generated frames into the cue frames the sampler imposed, so the
-                body never jumps at a cue's edge (:mod:`lodge.post.joins`; the cue frames stay exact).
-            foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.post.footlock`).
-            beat_sync: re-time the finished dance a little (each kinematic beat moves at most 1/3 s) so
-                its moves hit the music's beats (:mod:`lodge.post.beat_sync`); the primitives' frames follow.
-                Off by default: the shipped model's dances already align as well as the ground truth's.
+            options: how to sample (:class:`lodge.sampling.SamplingOptions`: seed, sampler, steps, soft,
+                guidance, song limits, ablation and post-processing switches); None: the defaults.
             progress: callback(stage, fraction) for "music", "global" and "local".
+            **overrides: SamplingOptions fields to change, e.g. ``pipe(song, "salsa", seed=1, steps=10)``.
+
+        Raises:
+            lodge.checks.InputError: an option out of range (a ValueError); TypeError for an unknown one.
+            GenreError: a genre the checkpoint does not know.
         """
-        if sampler not in SCHEDULERS:
-            raise ValueError(f"Unknown sampler {sampler!r}: use {' or '.join(repr(k) for k in SCHEDULERS)}.")
-        soft = self.default_soft if soft is None else soft
-        if not 0.0 <= float(soft) <= 1.0:
-            raise ValueError(f"soft must be between 0 and 1, got {soft}.")
+        opts = self.resolve_options(options, **overrides)
+        seed, soft, sampler, steps, gw = opts.seed, opts.soft, opts.sampler, opts.steps, opts.guidance_weight
+        max_seconds, duration, mirror, beat_align = opts.max_seconds, opts.duration, opts.mirror, opts.beat_align
+        soft_cues, use_primitives, fit_soft_cues = opts.soft_cues, opts.use_primitives, opts.fit_soft_cues
+        smooth_cue_joins, foot_lock, beat_sync = opts.smooth_cue_joins, opts.foot_lock, opts.beat_sync
         genre_id = self.genre_index(genre)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -168,7 +150,6 @@ class LodgePipeline:
         plan = plan_primitives(num_frames, beats, features.onset_envelope)
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
         music = self._normalised_music(features.features, plan.num_windows * GLOBAL_LEN)
-        gw = self.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
 
         t1 = time.perf_counter()
         prims = self._global_stage(music, genre_id, plan, sampler, steps, gw, generator, progress)

@@ -21,6 +21,7 @@ from ..audio import MusicFeatures
 from ..constants import FPS, MOTION_DIM, ROOT_SLICE, SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
+from ..sampling import SamplingOptions
 
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 DEFAULT_OVERLAP = SEG_LEN // 2  # EDGE: 5 s windows, 2.5 s stride
@@ -64,8 +65,8 @@ def blend_windows(windows: Sequence[np.ndarray], starts: Sequence[int], num_fram
 
 @torch.no_grad()
 def edge_long_generation(
-    pipe, features: MusicFeatures, genre: str, seed: int = 0, sampler: str = "ddim", steps: int | None = None,
-    guidance_weight: float | None = None, overlap: int = DEFAULT_OVERLAP,
+    pipe, features: MusicFeatures, genre: str, options: SamplingOptions | None = None,
+    overlap: int = DEFAULT_OVERLAP, **overrides,
 ) -> Dance:
     """EDGE-style long dance: ``pipe``'s local model over overlapping windows, one after the other.
 
@@ -73,22 +74,24 @@ def edge_long_generation(
         pipe: a :class:`lodge.pipeline.LodgePipeline` (its local network, normaliser and diffusion).
         features: the song's music features.
         genre: one of ``pipe.genres``.
-        seed: random seed.
-        sampler, steps, guidance_weight: as for the pipeline (DDIM 50 steps by default).
+        options: the seed, sampler, steps and guidance weight, as for the pipeline (the other fields
+            do not apply: no primitives, no post-processing); None: the defaults.
         overlap: frames shared by consecutive 256-frame windows (EDGE: half a window). Larger
             overlaps than the stride work too: a frame is then the blend of more than two windows.
+        **overrides: SamplingOptions fields to change (``seed=1, steps=10``).
 
     Returns:
         A :class:`Dance` with ``timings["local"]`` the diffusion seconds and ``timings["global"] = 0``.
     """
 
     t0 = time.perf_counter()
+    opts = pipe.resolve_options(options, **overrides)
+    seed, sampler, steps, gw = opts.seed, opts.sampler, opts.steps, opts.guidance_weight
     genre_id = pipe.genre_index(genre)
     num_frames = features.num_frames
     starts = window_starts(num_frames, SEG_LEN, overlap)
     music = pipe._normalised_music(features.features, int(starts[-1]) + SEG_LEN)
     n_iter = len(pipe.diffusion.timesteps(sampler, steps))
-    gw = pipe.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
     generator = torch.Generator(device=pipe.device).manual_seed(int(seed))
     genre_t = torch.full((1,), genre_id, dtype=torch.long, device=pipe.device)
     windows: list[np.ndarray] = []
