@@ -13,10 +13,19 @@ DEFAULT_MAX_SECONDS = 600.0  # longest song accepted unless the caller lifts the
 MAX_STEPS = 1000  # denoising steps: the diffusion chain has 1000, more would repeat steps
 MAX_SEED = 2**32 - 1
 MAX_GUIDANCE = 20.0
+SAMPLERS = ("ddim", "ddpm")  # the samplers lodge.diffusion implements (its SCHEDULERS), in that order
 
 
 class InputError(ValueError):
-    """A request value out of range; the message is one sentence meant for the person who sent it."""
+    """A request value out of range; the message is one sentence meant for the person who sent it.
+
+    ``field`` names the request value at fault (a :class:`lodge.sampling.SamplingOptions` field name)
+    when the check knows it, so a form can point at it; None otherwise.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _fmt(value: object) -> str:
@@ -75,6 +84,25 @@ def check_guidance(weight: object) -> float:
     if not 0.0 <= value <= MAX_GUIDANCE:
         raise InputError(f"The guidance weight must be between 0 and {MAX_GUIDANCE:g}, not {_fmt(weight)}.")
     return value
+
+
+def check_sampler(sampler: object) -> str:
+    """A sampler name, one of :data:`SAMPLERS` (case-insensitive, surrounding spaces ignored)."""
+    name = str(sampler).strip().lower() if isinstance(sampler, str) else None
+    if name not in SAMPLERS:
+        raise InputError(f"The sampler must be {' or '.join(repr(s) for s in SAMPLERS)}, not {_fmt(sampler)}.")
+    return name
+
+
+def check_flag(value: object, what: str) -> bool:
+    """An on/off switch: a bool (numpy's too) or the numbers 0 and 1; InputError for anything else
+    (a string such as "false" is refused rather than read as True)."""
+    if isinstance(value, bool):
+        return value
+    numpy_bool = getattr(value, "dtype", None) is not None and value.dtype.kind == "b" and value.ndim == 0
+    if numpy_bool or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise InputError(f"{what} must be true or false, not {_fmt(value)}.")
 
 
 def check_max_seconds(max_seconds: object) -> float | None:

@@ -15,6 +15,9 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .config import PRESETS
+from .sampling import DEFAULT_DDIM_STEPS, SAMPLERS, SamplingOptions
+
+DEFAULTS = SamplingOptions()  # the request defaults (lodge.sampling owns them)
 
 EXIT_BAD_INPUT = 2
 
@@ -33,19 +36,20 @@ def _build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="generate a dance for a music file")
     gen.add_argument("music", help="audio file (wav, mp3, ogg, flac, m4a)")
     gen.add_argument("--genre", required=True, help="dance genre (see `python -m lodge genres`)")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--soft", type=float, default=None,
+    gen.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    gen.add_argument("--soft", type=float, default=DEFAULTS.soft,
                      help="soft-cue guidance fraction s in [0, 1] (default: the checkpoint's, see its model card)")
-    gen.add_argument("--steps", type=int, default=None,
-                     help=f"denoising steps, 1 to {checks.MAX_STEPS} (default: 50 for DDIM, all for DDPM)")
-    gen.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
-    gen.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight")
+    gen.add_argument("--steps", type=int, default=DEFAULTS.steps,
+                     help=f"denoising steps, 1 to {checks.MAX_STEPS} (default: {DEFAULT_DDIM_STEPS} for DDIM, all for DDPM)")
+    gen.add_argument("--sampler", choices=SAMPLERS, default=DEFAULTS.sampler)
+    gen.add_argument("--guidance", type=float, default=DEFAULTS.guidance_weight,
+                     help="classifier-free guidance weight (default: the checkpoint's)")
     gen.add_argument("--beat-sync", action="store_true",
                      help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None,
                      help=f"use only the first N seconds (at least {checks.MIN_SECONDS:g}); only they are decoded")
-    gen.add_argument("--max-seconds", type=float, default=checks.DEFAULT_MAX_SECONDS,
-                     help=f"refuse longer songs (default {checks.DEFAULT_MAX_SECONDS:g}; 0: no limit)")
+    gen.add_argument("--max-seconds", type=float, default=DEFAULTS.max_seconds,
+                     help=f"refuse longer songs (default {DEFAULTS.max_seconds:g}; 0: no limit)")
     gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
     gen.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     gen.add_argument("--out", required=True, help="output directory (dance.npz is written there)")
@@ -123,17 +127,12 @@ def _writable_folder(out: str) -> Path:
 
 
 def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
-    """Every argument of `generate` checked and cleaned before any work starts (InputError if one is bad)."""
-    args.seed = checks.check_seed(args.seed)
-    if args.soft is not None:
-        args.soft = checks.check_soft(args.soft)
-    if args.steps is not None:
-        args.steps = checks.check_steps(args.steps)
-    if args.guidance is not None:
-        args.guidance = checks.check_guidance(args.guidance)
-    args.max_seconds = checks.check_max_seconds(args.max_seconds)
-    if args.seconds is not None:
-        args.seconds = checks.check_seconds(args.seconds, args.max_seconds)
+    """Every argument of `generate` checked and cleaned before any work starts (InputError if one is bad);
+    the sampling ones become ``args.options``."""
+    args.options = SamplingOptions(
+        seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
+        max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
+    )
     music = Path(args.music)
     if not music.is_file():
         raise checks.InputError(f"Music file not found: '{args.music}'." if not music.exists()
@@ -152,7 +151,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     args = _check_generate(args)
     # The music next (cheap, and the likeliest to be wrong), then the model.
-    wave = load_audio(args.music, max_seconds=args.max_seconds, duration=args.seconds)
+    opts: SamplingOptions = args.options
+    wave = load_audio(args.music, max_seconds=opts.max_seconds, duration=opts.duration)
     pipe = LodgePipeline.from_pretrained(args.checkpoint, device=args.device)
     pipe.genre_index(args.genre)
     bars: dict[str, tqdm] = {}
@@ -164,11 +164,7 @@ def _generate(args: argparse.Namespace) -> int:
         bar.n = int(round(100 * fraction))
         bar.refresh()
 
-    dance = pipe(
-        wave, args.genre, seed=args.seed, soft=args.soft, sampler=args.sampler, steps=args.steps,
-        guidance_weight=args.guidance, max_seconds=args.max_seconds, duration=args.seconds,
-        beat_sync=args.beat_sync, progress=progress,
-    )
+    dance = pipe(wave, args.genre, opts, progress=progress)
     for bar in bars.values():
         bar.close()
     path = dance.save_npz(args.out / "dance.npz")

@@ -16,6 +16,8 @@ from typing import Callable, Optional
 
 import torch
 
+from .sampling import DEFAULT_DDIM_STEPS  # owned by lodge.sampling (the request defaults); used below
+
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -36,7 +38,6 @@ def _broadcast(values: torch.Tensor, ndim: int) -> torch.Tensor:
     return values.reshape(-1, *([1] * (ndim - 1)))
 
 
-DEFAULT_DDIM_STEPS = 50  # the library's default number of DDIM iterations
 
 
 class Scheduler:

@@ -11,51 +11,38 @@ Root trajectory: the global model works in window coordinates (horizontal root p
 the window's start) and the local model in segment coordinates. The pipeline chains the windows so
 that each one starts where the previous window's last hard cue put the dancer, and adds each
 segment's origin back, so the dancer travels continuously over the whole song.
+
+The pipeline is a short composition of the stages in :mod:`lodge.stages` (music -> plan -> global ->
+local -> post), which the baselines and edit operations reuse.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from .audio import MusicFeatures, analyze_music, music_features, normalize_music
+from .audio import MusicFeatures
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .config import GenreError  # noqa: F401 - part of the pipeline API
-from .constants import FPS, GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SAMPLE_RATE, SEG_LEN, SEGS_PER_WINDOW
-from .dance import Dance, Primitive
-from .diffusion import SCHEDULERS, GaussianDiffusion
-from .post import lock_feet, output_frame, smooth_joins, sync_to_beats
-from .motion import (
-    align_transform, align_transforms, canonical_transform, invert_planar, mirror_motion, motion_to_joints,
-    planar_transform, planar_transforms,
+from .constants import GLOBAL_LEN
+from .dance import Dance
+from .diffusion import GaussianDiffusion
+from .sampling import SamplingOptions
+from .stages import (
+    GlobalInputs, LocalInputs, finish_dance, normalised_music, plan_song, post_process, prepare_music,
+    resolve_options, sample_global, sample_local,
 )
-from .primitives import N_HARD, N_PRIMS, N_SOFT, PrimitivePlan, plan_primitives
+from .stages.base import ProgressFn
+from .stages.local_stage import fit_cues  # noqa: F401 - part of the pipeline API
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default"
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
-# A progress callback gets the stage name ("music", "global", "local") and the fraction done in it.
-ProgressFn = Callable[[str, float], None]
 
 
 def default_device() -> str:
     """"cuda" when a GPU is usable, else "cpu"."""
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-@dataclass
-class _Stage:
-    """Progress reporting for one stage, as a per-step callback for the sampler."""
-
-    name: str
-    progress: ProgressFn | None
-
-    def __call__(self, step: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(self.name, min(1.0, step / max(total, 1)))
 
 
 class LodgePipeline:
@@ -99,314 +86,55 @@ class LodgePipeline:
 
     # ------------------------------------------------------------------ public call
 
+    def resolve_options(self, options: SamplingOptions | None = None, **overrides) -> SamplingOptions:
+        """``options`` with ``overrides`` applied and every default made explicit for this checkpoint
+        (its soft-cue strength, guidance weight and the sampler's step count); the options a dance of
+        this pipeline is really sampled with."""
+        return resolve_options(self, options, **overrides)
+
     @torch.no_grad()
     def __call__(
         self,
         music: str | Path | MusicFeatures | np.ndarray,
         genre: str,
-        seed: int = 0,
-        soft: float | None = None,
-        sampler: str = "ddim",
-        steps: int | None = None,
-        guidance_weight: float | None = None,
-        max_seconds: float | None = 600.0,
-        duration: float | None = None,
-        mirror: bool = True,
-        beat_align: bool = True,
-        soft_cues: bool = True,
-        use_primitives: bool = True,
-        fit_soft_cues: bool = True,
-        smooth_cue_joins: bool = True,
-        foot_lock: bool = True,
-        beat_sync: bool = False,
+        options: SamplingOptions | None = None,
         progress: ProgressFn | None = None,
+        **overrides,
     ) -> Dance:
         """Generate a dance for a piece of music.
 
         Args:
             music: an audio file path, a mono waveform at 15360 Hz, or precomputed MusicFeatures.
             genre: one of :attr:`genres`.
-            seed: random seed; the same seed on the same device gives the same dance.
-            soft: soft-cue guidance fraction s in [0, 1] (share of denoising steps that see the soft cues);
-                None takes the checkpoint's default (:attr:`default_soft`).
-            sampler: "ddim" (fast, deterministic, default 50 steps) or "ddpm" (stochastic, default all
-                1000 diffusion steps).
-            steps: number of denoising iterations (DDPM with fewer steps samples a respaced chain).
-            guidance_weight: classifier-free guidance weight on the music (default: the checkpoint's).
-            max_seconds: refuse longer songs (None lifts the limit).
-            duration: use only the first `duration` seconds of the music.
-            mirror / beat_align / soft_cues / use_primitives: ablation switches (no mirrored copies, soft
-                cues not moved onto beats, no soft cues at all, no primitives at all); all on by default.
-            fit_soft_cues: at every denoising step, turn and move each soft cue (keeping its pose, height
-                and its own motion) to where the local model puts the dancer at that moment, so that the
-                body never snaps its heading or position to a cue.
-            smooth_cue_joins: blend the generated frames into the cue frames the sampler imposed, so the
-                body never jumps at a cue's edge (:mod:`lodge.post.joins`; the cue frames stay exact).
-            foot_lock: keep planted feet from sliding by moving the body over them (:mod:`lodge.post.footlock`).
-            beat_sync: re-time the finished dance a little (each kinematic beat moves at most 1/3 s) so
-                its moves hit the music's beats (:mod:`lodge.post.beat_sync`); the primitives' frames follow.
-                Off by default: the shipped model's dances already align as well as the ground truth's.
+            options: how to sample (:class:`lodge.sampling.SamplingOptions`: seed, sampler, steps, soft,
+                guidance, song limits, ablation and post-processing switches); None: the defaults.
             progress: callback(stage, fraction) for "music", "global" and "local".
+            **overrides: SamplingOptions fields to change, e.g. ``pipe(song, "salsa", seed=1, steps=10)``.
+
+        Raises:
+            lodge.checks.InputError: an option out of range (a ValueError); TypeError for an unknown one.
+            GenreError: a genre the checkpoint does not know.
         """
-        if sampler not in SCHEDULERS:
-            raise ValueError(f"Unknown sampler {sampler!r}: use {' or '.join(repr(k) for k in SCHEDULERS)}.")
-        soft = self.default_soft if soft is None else soft
-        if not 0.0 <= float(soft) <= 1.0:
-            raise ValueError(f"soft must be between 0 and 1, got {soft}.")
+        opts = self.resolve_options(options, **overrides)
         genre_id = self.genre_index(genre)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        features = self._music(music, max_seconds, duration)
-        if duration is not None:
-            features = _cut_features(features, int(round(duration * FPS)))
+        features = prepare_music(music, opts)
         if progress:
             progress("music", 1.0)
         timings["music"] = time.perf_counter() - t0
 
-        num_frames = features.num_frames
-        beats = features.beats if beat_align else np.zeros(0, np.int64)
-        plan = plan_primitives(num_frames, beats, features.onset_envelope)
-        generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        music = self._normalised_music(features.features, plan.num_windows * GLOBAL_LEN)
-        gw = self.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
+        plan = plan_song(features, opts)
+        generator = torch.Generator(device=self.device).manual_seed(opts.seed)
+        music_t = normalised_music(self, features.features, plan.num_windows * GLOBAL_LEN)
 
         t1 = time.perf_counter()
-        prims = self._global_stage(music, genre_id, plan, sampler, steps, gw, generator, progress)
+        glob = sample_global(self, GlobalInputs(music_t, np.full(plan.num_windows, genre_id), plan),
+                             opts, generator, progress)
         timings["global"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        motion, fixed = self._local_stage(
-            music, genre_id, plan, prims, sampler, steps, gw, float(soft) if use_primitives else 0.0,
-            mirror and soft_cues, soft_cues and use_primitives, use_primitives, generator, progress,
-            fit_soft_cues=fit_soft_cues,
-        )
-        if smooth_cue_joins:
-            motion = smooth_joins(motion, fixed)
-        if foot_lock:
-            motion = lock_feet(motion)
+        local = sample_local(self, LocalInputs(music_t, np.full(plan.num_segments, genre_id), plan, glob.primitives),
+                             opts, generator, progress)
+        motion = post_process(*local.song_motion(), opts)
         timings["local"] = time.perf_counter() - t2
-        motion = motion[:num_frames]
-        motion[:, :4] = np.clip(motion[:, :4], 0.0, 1.0)
-        placed = _placed_primitives(plan, mirror and soft_cues, soft_cues, use_primitives)
-        cue_motion = self._cue_motion(prims, plan, placed)
-        joints = motion_to_joints(motion)
-        segment_starts = np.arange(plan.num_segments) * SEG_LEN
-        if beat_sync:
-            t3 = time.perf_counter()
-            motion, src = sync_to_beats(motion, features.beats, joints)
-            joints = motion_to_joints(motion)
-            placed = [replace(p, start=output_frame(src, p.start)) for p in placed]
-            segment_starts = np.array([output_frame(src, s) for s in segment_starts], dtype=np.int64)
-            timings["beat_sync"] = time.perf_counter() - t3
-        return Dance(
-            motion=motion.astype(np.float32),
-            joints=np.asarray(joints, np.float32),
-            genre=self.genres[genre_id],
-            beats=features.beats.astype(np.int64),
-            primitives=placed,
-            primitive_motion=cue_motion,
-            segment_starts=segment_starts,
-            onset_envelope=features.onset_envelope.astype(np.float32),
-            tempo=float(features.tempo),
-            timings=timings,
-            device=self.device,
-        )
-
-    # ------------------------------------------------------------------ stages
-
-    def _music(self, music, max_seconds, duration=None) -> MusicFeatures:
-        if isinstance(music, MusicFeatures):
-            return music
-        if isinstance(music, np.ndarray):
-            return music_features(music.astype(np.float32), SAMPLE_RATE)
-        return analyze_music(music, max_seconds=max_seconds, duration=duration)  # decodes only `duration` s
-
-    def _normalised_music(self, feats: np.ndarray, padded_len: int) -> torch.Tensor:
-        padded = np.zeros((padded_len, feats.shape[1]), dtype=np.float32)
-        padded[: len(feats)] = feats
-        return normalize_music(torch.as_tensor(padded, device=self.device), self.music_mean, self.music_std)
-
-    def _global_stage(self, music, genre_id, plan: PrimitivePlan, sampler, steps, gw, generator, progress):
-        """(num_windows, 13, 8, 139) primitives in data units, windows chained in world coordinates."""
-        w = plan.num_windows
-        music_w = music.reshape(w, GLOBAL_LEN, -1)
-        genre = torch.full((w,), genre_id, dtype=torch.long, device=self.device)
-        frames = torch.as_tensor(plan.window_prim_frames(), device=self.device)
-        kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=self.device).expand(w, N_PRIMS)
-
-        def denoise(x_t, t, drop_mask):
-            n = x_t.shape[0] // w
-            return self.global_(
-                x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask
-            )
-
-        x0 = self.diffusion.sample(
-            denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=sampler, steps=steps, guidance_weight=gw,
-            generator=generator, device=self.device, progress=_Stage("global", progress),
-        )
-        prims = self.normalizer.denormalize(x0).float().cpu().numpy()
-        # Chain the windows: window k+1 starts where window k's closing hard cue put the dancer
-        # (and, for canonical-heading checkpoints, facing the way that cue faces).
-        for k in range(1, w):
-            if self.cfg.canonical_heading:
-                theta, offset = align_transform(prims[k, 0, HARD_GUIDE], prims[k - 1, N_HARD - 1, HARD_GUIDE])
-                prims[k] = planar_transform(prims[k], theta, offset)
-                continue
-            shift = prims[k - 1, N_HARD - 1, :, [ROOT_X, ROOT_Z]].mean(-1) - prims[k, 0, :, [ROOT_X, ROOT_Z]].mean(-1)
-            prims[k, :, :, ROOT_X] += shift[0]
-            prims[k, :, :, ROOT_Z] += shift[1]
-        return prims
-
-    def _cue_motion(self, prims: np.ndarray, plan: PrimitivePlan, placed: list[Primitive]) -> np.ndarray:
-        """(P, 8, 139) the global stage's motion for each placed primitive (mirrored for soft_mirror)."""
-        by_start = {}
-        for w in range(plan.num_windows):
-            for j in range(N_SOFT):
-                by_start[("soft", int(plan.soft_starts[w, j]))] = prims[w, N_HARD + j]
-                by_start[("soft_mirror", int(plan.mirror_starts[w, j]))] = mirror_motion(prims[w, N_HARD + j])
-        out = np.zeros((len(placed), PRIM_LEN, MOTION_DIM), np.float32)
-        for i, p in enumerate(placed):
-            if p.kind == "hard":
-                out[i] = self._hard_cue(prims, (p.start + HARD_GUIDE) // SEG_LEN)
-            else:
-                out[i] = by_start[(p.kind, p.start)]
-        return out
-
-    def _hard_cue(self, prims: np.ndarray, boundary: int) -> np.ndarray:
-        """The 8-frame hard cue at segment boundary `boundary` (the later window owns a shared boundary)."""
-        w, idx = divmod(boundary, N_HARD - 1)
-        if w >= prims.shape[0]:
-            w, idx = prims.shape[0] - 1, N_HARD - 1
-        return prims[w, idx]
-
-    def _local_stage(
-        self, music, genre_id, plan, prims, sampler, steps, gw, soft, mirror, use_soft, use_primitives, generator, progress,
-        fit_soft_cues: bool = True,
-    ):
-        """(num_segments * 256, 139) motion in data units."""
-        s = plan.num_segments
-        hard_values = np.zeros((s, SEG_LEN, MOTION_DIM), np.float32)
-        soft_values = np.zeros_like(hard_values)
-        hard_mask = np.zeros(hard_values.shape, bool)
-        soft_mask = np.zeros(hard_values.shape, bool)
-        origins = np.zeros((s, 2), np.float32)
-        canonical = self.cfg.canonical_heading
-        soft_cue_starts: list[tuple[int, int]] = []  # (segment, first frame in it) of every imposed soft cue
-        # Canonical-heading checkpoints: each segment in its own frame (first frame at the origin facing +z).
-        frames = [canonical_transform(self._hard_cue(prims, seg)[HARD_GUIDE]) for seg in range(s)] if canonical else []
-        for seg in range(s):
-            start_cue, end_cue = self._hard_cue(prims, seg), self._hard_cue(prims, seg + 1)
-            if canonical:
-                start_cue, end_cue = (planar_transform(c, *frames[seg]) for c in (start_cue, end_cue))
-            else:
-                origins[seg] = start_cue[HARD_GUIDE, [ROOT_X, ROOT_Z]]
-            if not use_primitives:
-                continue
-            hard_values[seg, :HARD_GUIDE] = start_cue[HARD_GUIDE:]
-            hard_mask[seg, :HARD_GUIDE] = True
-            hard_values[seg, -HARD_GUIDE:] = end_cue[:HARD_GUIDE]
-            hard_mask[seg, -HARD_GUIDE:] = True
-            w, local = divmod(seg, SEGS_PER_WINDOW)
-            for j in (2 * local, 2 * local + 1) if use_soft else ():
-                cue = planar_transform(prims[w, N_HARD + j], *frames[seg]) if canonical else prims[w, N_HARD + j]
-                start = plan.soft_starts[w, j] - seg * SEG_LEN
-                soft_values[seg, start:start + PRIM_LEN] = cue
-                soft_mask[seg, start:start + PRIM_LEN] = True
-                soft_cue_starts.append((seg, start))
-                m_start = plan.mirror_starts[w, j] - seg * SEG_LEN
-                if mirror and plan.mirror_starts[w, j] >= 0:
-                    soft_values[seg, m_start:m_start + PRIM_LEN] = mirror_motion(cue)
-                    soft_mask[seg, m_start:m_start + PRIM_LEN] = True
-                    soft_cue_starts.append((seg, m_start))
-                    # Where the dancer is one bar later is the local model's call, not the mirror's.
-                    soft_mask[seg, m_start:m_start + PRIM_LEN, [ROOT_X, ROOT_Z]] = False
-        # Segment coordinates: horizontal root relative to the segment's first frame.
-        for values in (hard_values, soft_values):
-            values[:, :, ROOT_X] -= origins[:, None, 0]
-            values[:, :, ROOT_Z] -= origins[:, None, 1]
-
-        dev = self.device
-        to_t = lambda a: torch.as_tensor(a, device=dev)  # noqa: E731
-        hard_v = self.normalizer.normalize(to_t(hard_values))
-        soft_v = self.normalizer.normalize(to_t(soft_values))
-        music_s = music[: s * SEG_LEN].reshape(s, SEG_LEN, -1)
-        genre = torch.full((s,), genre_id, dtype=torch.long, device=dev)
-
-        # Cue-input networks also see every cue (hard, and soft when used) as an input at every step;
-        # `cues` holds the current values, which the soft-cue fit below updates.
-        cue_frames = to_t(hard_mask.any(-1) | (soft_mask.any(-1) & (soft > 0)))
-        cues = {"values": torch.where(to_t(hard_mask), hard_v, soft_v)}
-
-        def denoise(x_t, t, drop_mask):
-            n = x_t.shape[0] // s
-            return self.local(x_t, t, music_s.repeat(n, 1, 1), genre.repeat(n), drop_mask,
-                              cue_values=cues["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1))
-
-        def fit(x0_norm: torch.Tensor) -> torch.Tensor:
-            predicted = self.normalizer.denormalize(x0_norm).float().cpu().numpy()
-            fitted = self.normalizer.normalize(to_t(fit_cues(soft_values, predicted, soft_cue_starts)))
-            cues["values"] = torch.where(to_t(hard_mask), hard_v, fitted)
-            return fitted
-
-        x0 = self.diffusion.sample(
-            denoise, (s, SEG_LEN, MOTION_DIM), sampler=sampler, steps=steps, guidance_weight=gw,
-            hard_mask=to_t(hard_mask) if hard_mask.any() else None, hard_values=hard_v,
-            soft_mask=to_t(soft_mask) if soft_mask.any() else None, soft_values=soft_v, soft_fraction=soft,
-            soft_fit=fit if fit_soft_cues and soft_cue_starts else None,
-            generator=generator, device=dev, progress=_Stage("local", progress),
-        )
-        motion = self.normalizer.denormalize(x0).float().cpu().numpy()
-        motion[:, :, ROOT_X] += origins[:, None, 0]
-        motion[:, :, ROOT_Z] += origins[:, None, 1]
-        for seg in range(len(frames)):
-            motion[seg] = planar_transform(motion[seg], *invert_planar(*frames[seg]))
-        # Frames the sampler wrote exactly: hard cues always, soft cues when imposed to the last step.
-        fixed = hard_mask.any(-1)
-        if use_soft and soft >= 1.0:
-            fixed |= soft_mask[..., ROOT_SLICE.stop:].any(-1)
-        return motion.reshape(s * SEG_LEN, MOTION_DIM), fixed.reshape(-1)
-
-
-def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[int, int]]) -> np.ndarray:
-    """Turn and shift each 8-frame cue so that its middle frame stands where, and faces the way, the
-    predicted motion does at that frame; the cue's pose, root height and own motion are kept.
-
-    Args:
-        values: (S, 256, 139) cue values in segment coordinates (other frames are copied unchanged).
-        predicted: (S, 256, 139) the local model's current x0 prediction, same coordinates.
-        cue_starts: (segment, first frame) of each cue.
-    """
-    out = np.array(values, dtype=np.float32, copy=True)
-    if not cue_starts:
-        return out
-    mid = PRIM_LEN // 2
-    where = np.asarray(cue_starts, dtype=np.int64)
-    segs, frames = where[:, :1], where[:, 1:] + np.arange(PRIM_LEN)  # (N, 1), (N, 8)
-    cues = values[segs, frames]  # (N, 8, 139)
-    thetas, offsets = align_transforms(cues[:, mid], predicted[where[:, 0], where[:, 1] + mid])
-    out[segs, frames] = planar_transforms(cues, thetas, offsets)
-    return out
-
-
-def _cut_features(features: MusicFeatures, frames: int) -> MusicFeatures:
-    """The first `frames` frames of a song's features."""
-    frames = max(1, min(frames, features.num_frames))
-    return MusicFeatures(
-        features=features.features[:frames],
-        beats=features.beats[features.beats < frames],
-        tempo=features.tempo,
-        onset_envelope=features.onset_envelope[:frames],
-    )
-
-
-def _placed_primitives(plan: PrimitivePlan, mirror: bool, soft: bool, use_primitives: bool) -> list[Primitive]:
-    """The primitives as placed in the song, clipped to the song, sorted by start frame."""
-    if not use_primitives:
-        return []
-    placed = [Primitive(int(f), "hard") for f in plan.hard_starts()]
-    for w in range(plan.num_windows if soft else 0):
-        for j in range(N_SOFT):
-            placed.append(Primitive(int(plan.soft_starts[w, j]), "soft"))
-            if mirror and plan.mirror_starts[w, j] >= 0:
-                placed.append(Primitive(int(plan.mirror_starts[w, j]), "soft_mirror"))
-    inside = [p for p in placed if p.start + p.length > 0 and p.start < plan.num_frames]
-    return sorted(inside, key=lambda p: (p.start, p.kind))
+        return finish_dance(motion, features, plan, glob.primitives, opts, self.genres[genre_id], self.device, timings)

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from lodge.constants import FPS, GLOBAL_LEN, SEG_LEN
+from lodge.sampling import DEFAULT_DDIM_STEPS, DEFAULT_SAMPLER, SamplingOptions
 
 # Built-in rates, measured on the 2-core CPU machine this project is developed on ("small" model,
 # OMP_WAIT_POLICY=PASSIVE; see Spaces.md).
@@ -35,14 +36,27 @@ STAGE_LABELS = {
 
 @dataclass(frozen=True)
 class Job:
-    """The size of one generation request, as the estimator sees it."""
+    """The size of one generation request, as the estimator sees it.
+
+    ``steps`` counts for DDIM only: DDPM runs the whole chain (:attr:`TimeEstimator.ddpm_steps`), as the
+    app samples it.
+    """
 
     song_seconds: float
-    sampler: str = "ddim"
-    steps: int = 50
+    sampler: str = DEFAULT_SAMPLER
+    steps: int = DEFAULT_DDIM_STEPS
     video_size: int = 512
     video_fps: int = FPS
     body: str = "mannequin"
+
+    @classmethod
+    def from_options(cls, song_seconds: float, options: SamplingOptions, **video) -> "Job":
+        """The job of sampling ``song_seconds`` of music with ``options`` (``video``: video_size, video_fps, body)."""
+        return cls(song_seconds, options.sampler, options.iterations(), **video)
+
+    def sampling(self) -> SamplingOptions:
+        """The sampler and step count of this job as sampling options (DDPM: the whole chain)."""
+        return SamplingOptions(sampler=self.sampler, steps=self.steps if self.sampler == "ddim" else None)
 
     @property
     def frames(self) -> int:
@@ -79,7 +93,7 @@ class TimeEstimator:
 
     # ------------------------------------------------------------------ model
     def _steps(self, job: Job) -> int:
-        return self.ddpm_steps if job.sampler == "ddpm" else max(1, int(job.steps))
+        return job.sampling().iterations(self.ddpm_steps)
 
     def _render_units(self, job: Job) -> float:
         per_frame = 0.35 + 0.65 * (job.video_size / 512.0) ** 2  # fixed cost + pixel cost
@@ -138,15 +152,16 @@ class TimeEstimator:
 
         wave = synth_click_track(120.0, seconds)
         genre = pipe.genres[0]
-        pipe(wave, genre, sampler="ddim", steps=1)  # warm-up: first calls allocate and compile
+        options = SamplingOptions(sampler="ddim", steps=steps)
+        pipe(wave, genre, options.replace(steps=1))  # warm-up: first calls allocate and compile
         stamps: dict[str, list[float]] = {"global": [], "local": []}
 
         def tick(stage: str, fraction: float) -> None:
             if stage in stamps:
                 stamps[stage].append(time.perf_counter())
 
-        dance = pipe(wave, genre, sampler="ddim", steps=steps, progress=tick)
-        job = Job(seconds, "ddim", steps)
+        dance = pipe(wave, genre, options, progress=tick)
+        job = Job.from_options(seconds, options)
 
         def per_step(stage: str) -> float:
             t = stamps[stage]

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..sampling import DEFAULT_DDIM_STEPS
+
 DEFAULT_OVERLAP = 128  # lodge.evaluate.baselines.DEFAULT_OVERLAP (half a 256-frame window, as EDGE)
+PAPER_DDPM_STEPS = 1000  # the DDPM row's default: the paper's whole 1000-step chain
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="corpus directory (items/ + split.json)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
     parser.add_argument("--split", default="test", help="which side of split.json to evaluate (default test)")
-    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
-    parser.add_argument("--ddpm-steps", type=int, default=1000,
+    parser.add_argument("--steps", type=int, default=DEFAULT_DDIM_STEPS, help=f"DDIM steps (default {DEFAULT_DDIM_STEPS})")
+    parser.add_argument("--ddpm-steps", type=int, default=PAPER_DDPM_STEPS,
                         help="DDPM iterations (default the paper's 1000; fewer respaces the chain, e.g. for CPU)")
     parser.add_argument("--seconds", type=float, default=None, help="cut each item to its first N seconds")
     parser.add_argument("--official", action="store_true", help="metrics with the official scripts' behaviour")

@@ -21,6 +21,8 @@ from ..audio import MusicFeatures
 from ..constants import FPS, MOTION_DIM, ROOT_SLICE, SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
+from ..sampling import SamplingOptions
+from ..stages import SegmentCues, normalised_music, resolve_options, sample_segments
 
 ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 DEFAULT_OVERLAP = SEG_LEN // 2  # EDGE: 5 s windows, 2.5 s stride
@@ -64,8 +66,8 @@ def blend_windows(windows: Sequence[np.ndarray], starts: Sequence[int], num_fram
 
 @torch.no_grad()
 def edge_long_generation(
-    pipe, features: MusicFeatures, genre: str, seed: int = 0, sampler: str = "ddim", steps: int | None = None,
-    guidance_weight: float | None = None, overlap: int = DEFAULT_OVERLAP,
+    pipe, features: MusicFeatures, genre: str, options: SamplingOptions | None = None,
+    overlap: int = DEFAULT_OVERLAP, **overrides,
 ) -> Dance:
     """EDGE-style long dance: ``pipe``'s local model over overlapping windows, one after the other.
 
@@ -73,55 +75,41 @@ def edge_long_generation(
         pipe: a :class:`lodge.pipeline.LodgePipeline` (its local network, normaliser and diffusion).
         features: the song's music features.
         genre: one of ``pipe.genres``.
-        seed: random seed.
-        sampler, steps, guidance_weight: as for the pipeline (DDIM 50 steps by default).
+        options: the seed, sampler, steps and guidance weight, as for the pipeline (the other fields
+            do not apply: no primitives, no post-processing); None: the defaults.
         overlap: frames shared by consecutive 256-frame windows (EDGE: half a window). Larger
             overlaps than the stride work too: a frame is then the blend of more than two windows.
+        **overrides: SamplingOptions fields to change (``seed=1, steps=10``).
 
     Returns:
         A :class:`Dance` with ``timings["local"]`` the diffusion seconds and ``timings["global"] = 0``.
     """
 
     t0 = time.perf_counter()
+    opts = resolve_options(pipe, options, **overrides)
     genre_id = pipe.genre_index(genre)
     num_frames = features.num_frames
     starts = window_starts(num_frames, SEG_LEN, overlap)
-    music = pipe._normalised_music(features.features, int(starts[-1]) + SEG_LEN)
-    n_iter = len(pipe.diffusion.timesteps(sampler, steps))
-    gw = pipe.cfg.guidance_weight if guidance_weight is None else float(guidance_weight)
-    generator = torch.Generator(device=pipe.device).manual_seed(int(seed))
-    genre_t = torch.full((1,), genre_id, dtype=torch.long, device=pipe.device)
+    music = normalised_music(pipe, features.features, int(starts[-1]) + SEG_LEN)
+    n_iter = len(pipe.diffusion.timesteps(opts.sampler, opts.steps))
+    generator = torch.Generator(device=pipe.device).manual_seed(opts.seed)
     windows: list[np.ndarray] = []
     for k, start in enumerate(starts):
-        music_w = music[start:start + SEG_LEN][None]
-
-        def denoise(x_t, t, drop_mask, music_w=music_w):
-            n = x_t.shape[0]
-            return pipe.local(x_t, t, music_w.repeat(n, 1, 1), genre_t.repeat(n), drop_mask)
-
-        mask = values = None
-        origin = np.zeros(2, np.float32)
+        cues = SegmentCues.empty(1)  # the first window: no cue at all
         if k > 0:
+            # The overlap, the frames the previous windows already produced, is imposed at every
+            # denoising step but the last, in the window's coordinates (root relative to its first frame).
             done = blend_windows(windows, starts[:k], int(starts[k - 1]) + SEG_LEN, overlap)
-            origin = done[start, [ROOT_X, ROOT_Z]].copy()
-            known = done[start:]  # the overlap: frames the previous windows already produced
-            vals = np.zeros((SEG_LEN, MOTION_DIM), np.float32)
-            vals[:len(known)] = known
-            vals[:, ROOT_X] -= origin[0]
-            vals[:, ROOT_Z] -= origin[1]
-            m = np.zeros((1, SEG_LEN, MOTION_DIM), bool)
-            m[:, :len(known)] = True
-            mask = torch.as_tensor(m, device=pipe.device)
-            values = pipe.normalizer.normalize(torch.as_tensor(vals[None], device=pipe.device))
-        x0 = pipe.diffusion.sample(
-            denoise, (1, SEG_LEN, MOTION_DIM), sampler=sampler, steps=steps, guidance_weight=gw,
-            soft_mask=mask, soft_values=values, soft_fraction=(n_iter - 1) / n_iter if mask is not None else 1.0,
-            generator=generator, device=pipe.device,
-        )
-        win = pipe.normalizer.denormalize(x0).float().cpu().numpy()[0]
-        win[:, ROOT_X] += origin[0]
-        win[:, ROOT_Z] += origin[1]
-        windows.append(win)
+            cues.origins[0] = done[start, [ROOT_X, ROOT_Z]]
+            known = done[start:]
+            cues.soft_values[0, :len(known)] = known
+            cues.soft_values[0, :, ROOT_X] -= cues.origins[0, 0]
+            cues.soft_values[0, :, ROOT_Z] -= cues.origins[0, 1]
+            cues.soft_mask[0, :len(known)] = True
+        # EDGE's network sees the motion and the music only, never the cue frames as an input.
+        win = sample_segments(pipe, music[start:start + SEG_LEN][None], np.full(1, genre_id), cues, opts, generator,
+                              soft_fraction=(n_iter - 1) / n_iter if k > 0 else 1.0, show_cues=False)
+        windows.append(win[0])
     motion = blend_windows(windows, starts, num_frames, overlap)
     motion[:, :4] = np.clip(motion[:, :4], 0.0, 1.0)
     seconds = time.perf_counter() - t0

@@ -9,6 +9,7 @@ import numpy as np
 from ..data.dataset import CorpusItem
 from ..metrics import kinetic_features, mean_joint_speed, mean_speed_windows, normalize_by
 from ..motion import motion_to_joints
+from ..sampling import SamplingOptions, sampling_options
 from .data import features_from_music, looped_song
 
 BAS_RATIO_MIN = 0.9  # model BAS >= 0.9 x ground truth
@@ -35,10 +36,11 @@ def gt_mean_speed(gt_joints: Sequence[np.ndarray]) -> float:
 
 
 def freeze_check(pipe, items: Sequence[CorpusItem], genre: str, gt_speed: float, seconds: float = 180.0,
-                 **gen_kwargs) -> dict:
-    """Generate one song of ``seconds`` made by looping the test music; min 5-s window speed / GT speed."""
+                 options: SamplingOptions | None = None) -> dict:
+    """Generate one song of ``seconds`` made by looping the test music (seed 0, ``options`` otherwise);
+    min 5-s window speed / GT speed."""
     song = looped_song(items, seconds)
-    dance = pipe(song, genre, seed=0, max_seconds=None, **gen_kwargs)
+    dance = pipe(song, genre, sampling_options(options, seed=0, max_seconds=None))
     windows = mean_speed_windows(dance.joints)
     low = float(windows.min())
     ratio = _ratio(low, gt_speed)
@@ -55,9 +57,11 @@ def other_genre(genres: Sequence[str], genre: str) -> str:
 
 
 def genre_check(pipe, items: Sequence[CorpusItem], genres: Sequence[str], gt_joints: Sequence[np.ndarray],
-                **gen_kwargs) -> dict:
+                options: SamplingOptions | None = None) -> dict:
     """Mean kinetic-feature distance (standardised by the ground truth) between the same music under
-    two genres, and between two seeds of one genre; passes when the first is clearly larger."""
+    two genres, and between two seeds of one genre (``options`` otherwise); passes when the first is
+    clearly larger."""
+    options = sampling_options(options, max_seconds=None)
     reference = np.stack([kinetic_features(j) for j in gt_joints])
     d_genre, d_seed, pairs = [], [], []
     for item, genre in zip(items, genres):
@@ -65,7 +69,7 @@ def genre_check(pipe, items: Sequence[CorpusItem], genres: Sequence[str], gt_joi
         other = other_genre(pipe.genres, genre)
         k = {}
         for tag, g, seed in (("a0", genre, 0), ("b0", other, 0), ("a1", genre, 1)):
-            motion = pipe(feats, g, seed=seed, max_seconds=None, **gen_kwargs).motion
+            motion = pipe(feats, g, options.replace(seed=seed)).motion
             k[tag] = normalize_by(kinetic_features(motion_to_joints(motion))[None], reference)[0]
         d_genre.append(float(np.linalg.norm(k["a0"] - k["b0"])))
         d_seed.append(float(np.linalg.norm(k["a0"] - k["a1"])))

@@ -20,6 +20,7 @@ from ..metrics.realism import RealismStats, pool_stats, realism_stats
 from ..metrics.realism_bars import bars_text, realism_verdict
 from .realism_reference import REFERENCE_PATH
 from ..motion import motion_to_joints
+from ..sampling import SamplingOptions, sampling_options
 from .songs import SongEntry, song_features
 
 
@@ -70,7 +71,8 @@ def item_realism(gen, spec, reference: dict[str, RealismStats]) -> dict:
     return realism_table(zip(gen.genres, stats), reference)
 
 
-def song_realism(pipe, songs: list[SongEntry], options: dict, reference: dict[str, RealismStats], log=None) -> dict:
+def song_realism(pipe, songs: list[SongEntry], options: SamplingOptions | None, reference: dict[str, RealismStats],
+                 log=None) -> dict:
     """Generate each whole song in its genre (seed 0, ``options`` as the Lodge row) and tabulate realism.
 
     Returns {"songs": realism table per genre or None, "song_dances": one row per song and genre}.
@@ -81,7 +83,7 @@ def song_realism(pipe, songs: list[SongEntry], options: dict, reference: dict[st
         if song.path not in features:
             features[song.path] = song_features(song.path)
         t0 = time.perf_counter()
-        dance = pipe(features[song.path], song.genre, seed=0, max_seconds=None, **options)
+        dance = pipe(features[song.path], song.genre, sampling_options(options, seed=0, max_seconds=None))
         stats = dance_realism(dance)
         pairs.append((song.genre, stats))
         real = reference.get(song.genre)

@@ -13,6 +13,7 @@ from ..data.dataset import CorpusItem
 from ..post.footlock import lock_feet
 from ..metrics import FeatureSet, evaluate_sequences
 from ..motion import motion_to_joints
+from ..sampling import SamplingOptions
 from .data import features_from_music
 from .realism import primitive_joints
 
@@ -23,19 +24,21 @@ METRICS = ("FIDk", "FIDg", "FSR", "Divk", "Divg", "BAS")
 class RowSpec:
     """One row: a name, a group ("main", "baseline", "ablation"), a generator kind and its options.
 
-    kind: "gt" (the test motion itself), "lodge" (the pipeline with ``options`` as keyword
-    arguments), "edge" (EDGE-style sequential generation), "retrieval" (random training clips).
+    kind: "gt" (the test motion itself), "lodge" (the pipeline with ``options``; each item's seed is
+    its index), "edge" (EDGE-style sequential generation with ``options``' sampler, steps and
+    guidance, windows overlapping by ``overlap`` frames), "retrieval" (random training clips).
     """
 
     name: str
     group: str
     kind: str
-    options: tuple = ()
+    options: SamplingOptions = SamplingOptions(max_seconds=None)
     note: str = ""
+    overlap: int | None = None
 
     def key(self) -> tuple:
         """What identifies the generated dances (rows with the same key share them)."""
-        return (self.kind, self.options)
+        return (self.kind, self.options, self.overlap)
 
 
 @dataclass
@@ -67,38 +70,38 @@ def table_rows(steps: int, ddpm_steps: int, ablations: bool, overlap: int = DEFA
     The Lodge rows sample with ``default_soft`` (the checkpoint's default s, what users get); the
     s sweep names s explicitly and shares the dances of its default value with the main row.
     """
-    ddim_any_s = ("sampler", "ddim"), ("steps", steps)
-    ddim = ddim_any_s + (("soft", float(default_soft)),)
+    ddim_any_s = SamplingOptions(sampler="ddim", steps=steps, max_seconds=None)
+    ddim = ddim_any_s.replace(soft=float(default_soft))
     ddpm_note = "the paper's 1000 steps" if ddpm_steps >= 1000 else f"respaced from 1000 to {ddpm_steps} steps"
     rows = [
         RowSpec("Ground truth", "main", "gt", note="the test items' own motion"),
         RowSpec(f"Lodge (DDIM, {steps} steps)", "main", "lodge", ddim),
         RowSpec(f"Lodge (DDPM, {ddpm_steps} steps)", "main", "lodge",
-                (("sampler", "ddpm"), ("steps", ddpm_steps), ("soft", float(default_soft))), note=ddpm_note),
-        RowSpec("EDGE-style long generation", "baseline", "edge", ddim_any_s + (("overlap", overlap),),
+                ddim.replace(sampler="ddpm", steps=ddpm_steps), note=ddpm_note),
+        RowSpec("EDGE-style long generation", "baseline", "edge", ddim_any_s, overlap=overlap,
                 note=f"same local model, sequential 256-frame windows, {overlap}-frame overlaps inpainted and "
                      "linearly blended, no global stage; foot lock as Lodge"),
         RowSpec("Local diffusion only (no primitives)", "baseline", "lodge",
-                ddim_any_s + (("use_primitives", False),),
+                ddim_any_s.replace(use_primitives=False),
                 note="no hard or soft cues"),
         RowSpec("Retrieval (random train clips)", "baseline", "retrieval",
                 note="4-s clips of the same genre from the train split, 6-frame crossfades, root carried on"),
     ]
     if ablations:
         rows += [
-            RowSpec("No soft cues", "ablation", "lodge", ddim + (("soft_cues", False),)),
-            RowSpec("No mirroring", "ablation", "lodge", ddim + (("mirror", False),)),
-            RowSpec("No beat alignment", "ablation", "lodge", ddim + (("beat_align", False),),
+            RowSpec("No soft cues", "ablation", "lodge", ddim.replace(soft_cues=False)),
+            RowSpec("No mirroring", "ablation", "lodge", ddim.replace(mirror=False)),
+            RowSpec("No beat alignment", "ablation", "lodge", ddim.replace(beat_align=False),
                     note="soft cues not moved onto beats"),
             RowSpec("No join smoothing, no foot lock", "ablation", "lodge",
-                    ddim + (("smooth_cue_joins", False), ("foot_lock", False)),
+                    ddim.replace(smooth_cue_joins=False, foot_lock=False),
                     note="the two diffusion stages' output as it comes"),
-            RowSpec("No foot lock", "ablation", "lodge", ddim + (("foot_lock", False),)),
-            RowSpec("With beat sync", "ablation", "lodge", ddim + (("beat_sync", True),),
+            RowSpec("No foot lock", "ablation", "lodge", ddim.replace(foot_lock=False)),
+            RowSpec("With beat sync", "ablation", "lodge", ddim.replace(beat_sync=True),
                     note="re-timed onto the beats (lodge.post.beat_sync; off by default)"),
         ]
         for s in sorted({0.0, 0.25, 0.5, 0.75, 1.0, float(default_soft)}):
-            opts = ddim_any_s + (("soft", s),)
+            opts = ddim_any_s.replace(soft=s)
             note = "same dances as Lodge (DDIM)" if s == float(default_soft) else ("soft cues never imposed" if s == 0 else "")
             rows.append(RowSpec(f"s = {s:g}", "ablation", "lodge", opts, note=note))
     return rows
@@ -124,11 +127,10 @@ class Generator:
             out = ([motion_to_joints(it.motion) for it in self.items], None)
             self.cache[spec.key()] = out
             return out
-        opts = dict(spec.options)
         joints, prims, seconds, frames = [], [], 0.0, 0
         for i, (item, genre) in enumerate(zip(self.items, self.genres)):
             t0 = time.perf_counter()
-            motion, prim = self._one(spec.kind, opts, item, genre, seed=i)
+            motion, prim = self._one(spec, item, genre, seed=i)
             seconds += time.perf_counter() - t0
             frames += len(motion)
             joints.append(np.asarray(motion_to_joints(motion), np.float32))
@@ -141,16 +143,17 @@ class Generator:
             self.primitives[spec.key()] = prims
         return out
 
-    def _one(self, kind: str, opts: dict, item: CorpusItem, genre: str,
-             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _one(self, spec: RowSpec, item: CorpusItem, genre: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(motion, joints of the placed primitives or None) of one item's dance."""
         feats = features_from_music(item.music)
+        kind, opts = spec.kind, spec.options.replace(seed=seed)
         if kind == "lodge":
-            dance = self.pipe(feats, genre, seed=seed, max_seconds=None, **opts)
+            dance = self.pipe(feats, genre, opts)
             return dance.motion, primitive_joints(dance)
         if kind == "edge":
+            overlap = DEFAULT_OVERLAP if spec.overlap is None else spec.overlap
             # the same foot lock as the Lodge rows, so the comparison is of the samplers alone
-            return lock_feet(edge_long_generation(self.pipe, feats, genre, seed=seed, **opts).motion), None
+            return lock_feet(edge_long_generation(self.pipe, feats, genre, opts, overlap=overlap).motion), None
         if kind == "retrieval":
             return retrieval_dance(self.train_items, item.genre, len(item), seed=seed), None
         raise ValueError(f"unknown row kind {kind!r}")

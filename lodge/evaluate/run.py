@@ -13,6 +13,8 @@ from pathlib import Path
 from ..data.dataset import load_corpus
 from ..metrics import MetricOptions, extract_features
 from ..metrics.options import resolve
+from ..sampling import DEFAULT_DDIM_STEPS, SamplingOptions
+from .args import PAPER_DDPM_STEPS
 from .baselines import DEFAULT_OVERLAP
 from .checks import (
     BAS_RATIO_MIN, FSR_RATIO_MAX, freeze_check, genre_check, gt_mean_speed, most_common, ratio_check,
@@ -32,8 +34,8 @@ class EvalSettings:
     data: str
     checkpoint: str | None = None
     split: str = "test"
-    steps: int = 50
-    ddpm_steps: int = 1000
+    steps: int = DEFAULT_DDIM_STEPS
+    ddpm_steps: int = PAPER_DDPM_STEPS
     seconds: float | None = None
     official: bool = False
     ablations: bool = False
@@ -122,7 +124,7 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
     lodge_spec = specs[1]  # Lodge (DDIM), the checkpoint's default settings
     realism = {"reference": reference_source(settings.reference), "row": lodge_spec.name,
                "items": item_realism(gen, lodge_spec, reference) if items else None,
-               **song_realism(pipe, songs, dict(lodge_spec.options), reference, log)}
+               **song_realism(pipe, songs, lodge_spec.options, reference, log)}
     results = []
     for spec in ([] if settings.realism_only else specs):
         t0 = time.perf_counter()
@@ -137,13 +139,13 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
         checks["bas"] = ratio_check(ddim_row.metrics["BAS"], gt_row.metrics["BAS"], BAS_RATIO_MIN, at_least=True)
         checks["fsr"] = ratio_check(ddim_row.metrics["FSR"], gt_row.metrics["FSR"], FSR_RATIO_MAX, at_least=False)
     if settings.checks and not settings.realism_only:
-        ddim = dict(sampler="ddim", steps=settings.steps)
+        ddim = SamplingOptions(sampler="ddim", steps=settings.steps)
         log(f"never-freezes check: {settings.freeze_seconds:g} s of looped test music")
         checks["freeze"] = freeze_check(pipe, items, most_common(genres), gt_mean_speed(gt),
-                                        settings.freeze_seconds, **ddim)
+                                        settings.freeze_seconds, ddim)
         n = max(1, min(settings.check_items, len(items)))
         log(f"genre-matters check on {n} items")
-        checks["genre"] = genre_check(pipe, items[:n], genres[:n], gt, **ddim)
+        checks["genre"] = genre_check(pipe, items[:n], genres[:n], gt, ddim)
 
     ckpt_path = pipe.ckpt.path or (Path(settings.checkpoint) if settings.checkpoint else DEFAULT_CHECKPOINT)
     result = {

@@ -1,0 +1,52 @@
+"""What every stage shares: the models it samples with, progress reporting, resolved options."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import torch
+
+from ..config import LodgeConfig
+from ..diffusion import GaussianDiffusion
+from ..motion import Normalizer
+from ..sampling import SamplingOptions, sampling_options
+
+# A progress callback gets the stage name ("music", "global", "local") and the fraction done in it.
+ProgressFn = Callable[[str, float], None]
+
+
+class StageModels(Protocol):
+    """The loaded networks and what goes with them (a :class:`lodge.pipeline.LodgePipeline` is one).
+
+    Stages read these attributes when they run, so replacing one (a test's stand-in network, a
+    config switch) takes effect at once.
+    """
+
+    device: str
+    cfg: LodgeConfig
+    normalizer: Normalizer
+    diffusion: GaussianDiffusion
+    local: torch.nn.Module
+    global_: torch.nn.Module
+    music_mean: np.ndarray
+    music_std: np.ndarray
+
+
+def resolve_options(models: StageModels, options: SamplingOptions | None = None, **overrides: Any) -> SamplingOptions:
+    """``options`` (with ``overrides``) with the checkpoint's defaults filled in: its soft-cue strength,
+    guidance weight and the sampler's step count."""
+    return sampling_options(options, **overrides).resolved(
+        float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps)
+
+
+@dataclass
+class StageProgress:
+    """Progress reporting for one stage, as a per-step callback for the sampler."""
+
+    name: str
+    progress: ProgressFn | None
+
+    def __call__(self, step: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(self.name, min(1.0, step / max(total, 1)))

@@ -1,0 +1,294 @@
+"""Local stage: the 256-frame segments of a song, all (or chosen ones) in one batch, steered by cues.
+
+Each segment is generated in its own coordinates (horizontal root relative to its first frame; for
+canonical-heading checkpoints also turned to face +z) and moved back into song coordinates. Its cues
+come from the global stage's primitives (:func:`segment_cues`):
+
+* hard cues at both ends, inpainted at every denoising step, so neighbouring segments join exactly
+  (also when only some segments are re-generated: their ends are the same primitives);
+* soft cues and their mirrored copies, imposed (noised to the current step) during the first fraction
+  ``soft`` of the steps, each turned and moved to where the network's latest prediction puts the
+  dancer (``fit_soft_cues``).
+
+Networks trained with ``cue_input`` also see every cue frame as an input beside the noisy motion.
+:func:`sample_segments` is the batch sampler under all of it, which the EDGE-style baseline reuses
+with cues of its own.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SEG_LEN, SEGS_PER_WINDOW
+from ..motion import align_transforms, canonical_transform, invert_planar, mirror_motion, planar_transform, planar_transforms
+from ..primitives import N_HARD, PrimitivePlan
+from ..sampling import SamplingOptions
+from .base import ProgressFn, StageModels, StageProgress, resolve_options
+from .plan import hard_cue
+
+ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
+
+
+@dataclass
+class SegmentCues:
+    """What the sampler imposes on each of S segments, in segment coordinates and data units.
+
+    Attributes:
+        hard_mask, hard_values: (S, 256, 139) inpainted at every step.
+        soft_mask, soft_values: (S, 256, 139) imposed during the first fraction s of the steps.
+        soft_starts: (segment, first frame) of every imposed 8-frame soft cue (the ones fitted to the
+            dancer at every step).
+        origins: (S, 2) root x, z in song coordinates of each segment's origin (added back to its motion).
+        frames: per segment, the planar transform (theta, offset) from song into segment coordinates
+            (canonical-heading checkpoints), inverted on the way back; None: no turn.
+    """
+
+    hard_mask: np.ndarray
+    hard_values: np.ndarray
+    soft_mask: np.ndarray
+    soft_values: np.ndarray
+    soft_starts: list[tuple[int, int]]
+    origins: np.ndarray
+    frames: list[tuple[float, np.ndarray]] | None = None
+
+    @classmethod
+    def empty(cls, segments: int) -> "SegmentCues":
+        """No cue at all on ``segments`` segments, each at the origin."""
+        shape = (segments, SEG_LEN, MOTION_DIM)
+        return cls(hard_mask=np.zeros(shape, bool), hard_values=np.zeros(shape, np.float32),
+                   soft_mask=np.zeros(shape, bool), soft_values=np.zeros(shape, np.float32),
+                   soft_starts=[], origins=np.zeros((segments, 2), np.float32))
+
+    @property
+    def num_segments(self) -> int:
+        """S."""
+        return len(self.hard_mask)
+
+    def select(self, segments: Sequence[int]) -> "SegmentCues":
+        """The cues of the chosen segments only, in that order."""
+        idx = np.asarray(segments, np.int64)
+        where = {int(s): i for i, s in enumerate(idx)}
+        return SegmentCues(
+            self.hard_mask[idx], self.hard_values[idx], self.soft_mask[idx], self.soft_values[idx],
+            [(where[s], f) for s, f in self.soft_starts if s in where], self.origins[idx],
+            None if self.frames is None else [self.frames[int(s)] for s in idx],
+        )
+
+    def fixed(self, soft: float) -> np.ndarray:
+        """(S, 256) frames the sampler writes exactly: hard cues always, soft cues (their pose) when
+        imposed to the last step (``soft`` >= 1)."""
+        fixed = self.hard_mask.any(-1)
+        if soft >= 1.0:
+            fixed |= self.soft_mask[..., ROOT_SLICE.stop:].any(-1)
+        return fixed
+
+
+def segment_cues(plan: PrimitivePlan, prims: np.ndarray, options: SamplingOptions,
+                 canonical_heading: bool) -> SegmentCues:
+    """The cues of every segment of a song from its (W, 13, 8, 139) primitives in song coordinates:
+    the hard cues at both ends (unless ``use_primitives`` is off), the two soft cues (``soft_cues``)
+    and their mirrored copies one bar later (``mirror``; their root position is left to the model)."""
+    s = plan.num_segments
+    use_primitives = options.use_primitives
+    use_soft, mirror = options.soft_cues and use_primitives, options.mirror and options.soft_cues
+    cues = SegmentCues.empty(s)
+    hard_values, soft_values, hard_mask, soft_mask = cues.hard_values, cues.soft_values, cues.hard_mask, cues.soft_mask
+    origins = cues.origins
+    # Canonical-heading checkpoints: each segment in its own frame (first frame at the origin facing +z).
+    frames = [canonical_transform(hard_cue(prims, seg)[HARD_GUIDE]) for seg in range(s)] if canonical_heading else None
+    for seg in range(s):
+        start_cue, end_cue = hard_cue(prims, seg), hard_cue(prims, seg + 1)
+        if frames is not None:
+            start_cue, end_cue = (planar_transform(c, *frames[seg]) for c in (start_cue, end_cue))
+        else:
+            origins[seg] = start_cue[HARD_GUIDE, [ROOT_X, ROOT_Z]]
+        if not use_primitives:
+            continue
+        hard_values[seg, :HARD_GUIDE] = start_cue[HARD_GUIDE:]
+        hard_mask[seg, :HARD_GUIDE] = True
+        hard_values[seg, -HARD_GUIDE:] = end_cue[:HARD_GUIDE]
+        hard_mask[seg, -HARD_GUIDE:] = True
+        w, local = divmod(seg, SEGS_PER_WINDOW)
+        for j in (2 * local, 2 * local + 1) if use_soft else ():
+            cue = planar_transform(prims[w, N_HARD + j], *frames[seg]) if frames is not None else prims[w, N_HARD + j]
+            start = plan.soft_starts[w, j] - seg * SEG_LEN
+            soft_values[seg, start:start + PRIM_LEN] = cue
+            soft_mask[seg, start:start + PRIM_LEN] = True
+            cues.soft_starts.append((seg, start))
+            m_start = plan.mirror_starts[w, j] - seg * SEG_LEN
+            if mirror and plan.mirror_starts[w, j] >= 0:
+                soft_values[seg, m_start:m_start + PRIM_LEN] = mirror_motion(cue)
+                soft_mask[seg, m_start:m_start + PRIM_LEN] = True
+                cues.soft_starts.append((seg, m_start))
+                # Where the dancer is one bar later is the local model's call, not the mirror's.
+                soft_mask[seg, m_start:m_start + PRIM_LEN, [ROOT_X, ROOT_Z]] = False
+    # Segment coordinates: horizontal root relative to the segment's first frame.
+    for values in (hard_values, soft_values):
+        values[:, :, ROOT_X] -= origins[:, None, 0]
+        values[:, :, ROOT_Z] -= origins[:, None, 1]
+    return replace(cues, frames=frames)
+
+
+@torch.no_grad()
+def sample_segments(
+    models: StageModels, music: torch.Tensor, genres: np.ndarray | torch.Tensor, cues: SegmentCues,
+    options: SamplingOptions, generator: torch.Generator, progress: ProgressFn | None = None, *,
+    soft_fraction: float, show_cues: bool = True,
+) -> np.ndarray:
+    """Sample S segments in one batch under ``cues``; (S, 256, 139) motion in song coordinates, data units.
+
+    Args:
+        models: the local network, normaliser and diffusion (:class:`lodge.stages.StageModels`).
+        music: (S, 256, 35) normalised music of each segment.
+        genres: (S,) genre index of each segment.
+        cues: what to impose (segment coordinates) and how to move each segment back.
+        options: sampler, steps, guidance weight and ``fit_soft_cues``.
+        soft_fraction: share of the denoising steps that see the soft cues.
+        show_cues: let cue-input networks see the cue frames as input (off: the network is called
+            with the noisy motion, music, genre and drop mask only).
+    """
+    options = resolve_options(models, options)
+    s, dev = cues.num_segments, models.device
+    normalizer = models.normalizer
+    to_t = lambda a: torch.as_tensor(a, device=dev)  # noqa: E731
+    hard_v = normalizer.normalize(to_t(cues.hard_values))
+    soft_v = normalizer.normalize(to_t(cues.soft_values))
+    genre = torch.as_tensor(genres, dtype=torch.long, device=dev)
+
+    # Cue-input networks also see every cue (hard, and soft when used) as an input at every step;
+    # `current` holds the cue values, which the soft-cue fit below updates.
+    cue_frames = to_t(cues.hard_mask.any(-1) | (cues.soft_mask.any(-1) & (soft_fraction > 0)))
+    current = {"values": torch.where(to_t(cues.hard_mask), hard_v, soft_v)}
+
+    def denoise(x_t, t, drop_mask):
+        n = x_t.shape[0] // s
+        if not show_cues:
+            return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask)
+        return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask,
+                            cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1))
+
+    def fit(x0_norm: torch.Tensor) -> torch.Tensor:
+        predicted = normalizer.denormalize(x0_norm).float().cpu().numpy()
+        fitted = normalizer.normalize(to_t(fit_cues(cues.soft_values, predicted, cues.soft_starts)))
+        current["values"] = torch.where(to_t(cues.hard_mask), hard_v, fitted)
+        return fitted
+
+    x0 = models.diffusion.sample(
+        denoise, (s, SEG_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
+        guidance_weight=options.guidance_weight,
+        hard_mask=to_t(cues.hard_mask) if cues.hard_mask.any() else None, hard_values=hard_v,
+        soft_mask=to_t(cues.soft_mask) if cues.soft_mask.any() else None, soft_values=soft_v,
+        soft_fraction=soft_fraction, soft_fit=fit if options.fit_soft_cues and cues.soft_starts else None,
+        generator=generator, device=dev, progress=StageProgress("local", progress),
+    )
+    motion = normalizer.denormalize(x0).float().cpu().numpy()
+    motion[:, :, ROOT_X] += cues.origins[:, None, 0]
+    motion[:, :, ROOT_Z] += cues.origins[:, None, 1]
+    for seg, frame in enumerate(cues.frames or ()):
+        motion[seg] = planar_transform(motion[seg], *invert_planar(*frame))
+    return motion
+
+
+@dataclass
+class LocalInputs:
+    """What the local stage samples from.
+
+    Attributes:
+        music: (at least S * 256, 35) the song's normalised music (:func:`lodge.stages.music.normalised_music`).
+        genres: (S,) genre index of each segment.
+        plan: the song's primitive plan (S segments).
+        primitives: (W, 13, 8, 139) primitives in song coordinates (``GlobalResult.primitives``).
+        segments: indices of the segments to generate, in one batch; None: all of them.
+    """
+
+    music: torch.Tensor
+    genres: np.ndarray
+    plan: PrimitivePlan
+    primitives: np.ndarray
+    segments: Sequence[int] | None = None
+
+    def __post_init__(self) -> None:
+        s = self.plan.num_segments
+        self.genres = np.asarray(self.genres, np.int64).reshape(-1)
+        if self.genres.shape != (s,):
+            raise ValueError(f"genres: expected one genre index per segment ({s}), got shape {self.genres.shape}")
+        if self.music.shape[0] < s * SEG_LEN:
+            raise ValueError(f"music: expected at least {s * SEG_LEN} frames, got {self.music.shape[0]}")
+        if self.segments is not None:
+            idx = np.asarray(self.segments, np.int64).reshape(-1)
+            if len(idx) == 0 or idx.min() < 0 or idx.max() >= s or len(set(idx.tolist())) != len(idx):
+                raise ValueError(f"segments: expected distinct indices from 0 to {s - 1}, got {list(self.segments)}")
+            self.segments = idx
+
+
+@dataclass
+class LocalResult:
+    """The generated segments, in song coordinates and data units, before post-processing.
+
+    Attributes:
+        segments: (n,) which segments (song order for a full generation).
+        motion: (n, 256, 139) their motion.
+        fixed: (n, 256) frames the sampler wrote exactly (for join smoothing).
+    """
+
+    segments: np.ndarray
+    motion: np.ndarray
+    fixed: np.ndarray
+
+    def song_motion(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n * 256, 139) motion and (n * 256,) fixed frames, the segments one after the other (the
+        whole song's, padded to whole segments, for a full generation)."""
+        return self.motion.reshape(-1, MOTION_DIM), self.fixed.reshape(-1)
+
+    def write_into(self, motion: np.ndarray, fixed: np.ndarray | None = None) -> None:
+        """Write these segments into a song-long (S * 256, 139) motion (and (S * 256,) fixed frames) in place."""
+        for k, seg in enumerate(self.segments):
+            motion[seg * SEG_LEN:(seg + 1) * SEG_LEN] = self.motion[k]
+            if fixed is not None:
+                fixed[seg * SEG_LEN:(seg + 1) * SEG_LEN] = self.fixed[k]
+
+
+@torch.no_grad()
+def sample_local(models: StageModels, inputs: LocalInputs, options: SamplingOptions,
+                 generator: torch.Generator, progress: ProgressFn | None = None) -> LocalResult:
+    """Generate the chosen segments (all by default) in one batch, steered by the primitives' cues.
+
+    ``options`` gives the sampler, steps, guidance, soft-cue strength s and the cue switches;
+    ``generator`` the noise (its own for a partial re-generation).
+    """
+    options = resolve_options(models, options)
+    plan, s = inputs.plan, inputs.plan.num_segments
+    cues = segment_cues(plan, inputs.primitives, options, models.cfg.canonical_heading)
+    music = inputs.music[: s * SEG_LEN].reshape(s, SEG_LEN, -1)
+    genres = inputs.genres
+    segments = np.arange(s, dtype=np.int64)
+    if inputs.segments is not None:
+        segments = np.asarray(inputs.segments, np.int64)
+        cues, music, genres = cues.select(segments), music[torch.as_tensor(segments, device=music.device)], genres[segments]
+    soft = float(options.soft) if options.use_primitives else 0.0
+    motion = sample_segments(models, music, genres, cues, options, generator, progress, soft_fraction=soft)
+    return LocalResult(segments=segments, motion=motion, fixed=cues.fixed(soft))
+
+
+def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[int, int]]) -> np.ndarray:
+    """Turn and shift each 8-frame cue so that its middle frame stands where, and faces the way, the
+    predicted motion does at that frame; the cue's pose, root height and own motion are kept.
+
+    Args:
+        values: (S, 256, 139) cue values in segment coordinates (other frames are copied unchanged).
+        predicted: (S, 256, 139) the local model's current x0 prediction, same coordinates.
+        cue_starts: (segment, first frame) of each cue.
+    """
+    out = np.array(values, dtype=np.float32, copy=True)
+    if not cue_starts:
+        return out
+    mid = PRIM_LEN // 2
+    where = np.asarray(cue_starts, dtype=np.int64)
+    segs, frames = where[:, :1], where[:, 1:] + np.arange(PRIM_LEN)  # (N, 1), (N, 8)
+    cues = values[segs, frames]  # (N, 8, 139)
+    thetas, offsets = align_transforms(cues[:, mid], predicted[where[:, 0], where[:, 1] + mid])
+    out[segs, frames] = planar_transforms(cues, thetas, offsets)
+    return out
