@@ -13,21 +13,18 @@ SMPL-X .npz (AMASS layout, SMPL-X "G" release conventions):
         body joints in SMPL order, [66:69] jaw, [69:72] left eye, [72:75] right eye, [75:120] left hand
         (15 joints), [120:165] right hand; jaw, eyes and hands are zero (Lodge generates the body only;
         with `flat_hand_mean=False` in `smplx` zeros give the relaxed mean hand).
-    trans (T, 3) SMPL-X `transl` (metres, y up) that puts the pelvis of the neutral SMPL-X body (zero
-        betas) exactly on the dance's pelvis: lodge's transl plus the 3 mm between lodge's symmetrised rest
-        pelvis and SMPL-X's (`smplx_transl`).
+    trans (T, 3) SMPL-X `transl` (metres, y up): lodge's own transl, which puts the pelvis of the neutral
+        SMPL-X body (zero betas) exactly on the dance's pelvis.
     betas (16,) zeros: the neutral body. gender "neutral". mocap_framerate = mocap_frame_rate = 30.
     Convenience keys: root_orient (T,3), pose_body (T,63), pose_hand (T,90), pose_jaw (T,3),
     pose_eye (T,6), surface_model_type "smplx".
 Axis-angle comes from `lodge.rotations.matrix_to_axis_angle` (angles in [0, pi]).
 
-What the SMPL-X file reproduces: the joint rotations are the dance's own, exactly, and the pelvis is
-where the dance has it. The other joints follow from SMPL-X's own skeleton. Lodge's skeleton is the
-SMPL-X neutral one made left/right symmetric (`lodge.skeleton.rest_joints`), so its bones differ from
-SMPL-X's by up to 9 mm, and the neutral SMPL-X body's joints sit on average about 8 mm (at most 2 to
-3 cm, at the hands) from `dance.joints`; a user's own shaped body differs from both anyway.
-`lodge.skeleton.forward_kinematics(..., rest=smplx_neutral_joints())` gives the SMPL-X body's joints
-exactly. The BVH carries lodge's own skeleton, so it reproduces `dance.joints`. Reading and writing
+What the SMPL-X file reproduces: the dance itself. Lodge's skeleton is the SMPL-X neutral body's own
+(`lodge.skeleton.rest_joints`, not made symmetric), so the neutral SMPL-X body posed with these
+parameters puts its 22 body joints on `dance.joints` (within float precision); a user's own shaped
+body (other betas) differs by its own bone lengths. The BVH carries the same skeleton, so it
+reproduces `dance.joints` too. Reading and writing
 BVH text is `lodge.bvh`'s (`read_bvh` and `read_bvh_joints` here are its reader, End Sites dropped).
 """
 from __future__ import annotations
@@ -44,7 +41,7 @@ from .bvh import read_bvh as _read_bvh
 from .constants import FPS, JOINT_NAMES, N_JOINTS, PARENTS
 from .motion import unpack_motion
 from .rotations import matrix_to_axis_angle
-from .skeleton import rest_joints, rest_offsets, smplx_neutral_joints
+from .skeleton import rest_joints, rest_offsets
 
 BVH_ROTATION_ORDER = "ZXY"
 ROTATION_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
@@ -117,16 +114,6 @@ def read_bvh(path: str | os.PathLike) -> Bvh:
     return _read_bvh(path, end_sites=False)
 
 
-def smplx_transl(transl: np.ndarray) -> np.ndarray:
-    """SMPL-X `transl` that puts the neutral SMPL-X pelvis where lodge's pelvis is.
-
-    Lodge's world pelvis is its (symmetrised) rest pelvis + transl; SMPL-X's is its own rest pelvis +
-    transl, 3 mm to the side. Shifting by the difference makes the two pelvises coincide.
-    """
-    shift = rest_joints()[0].astype(np.float64) - smplx_neutral_joints()[0].astype(np.float64)
-    return (np.asarray(transl, np.float64) + shift).astype(np.float32)
-
-
 def smplx_params(dance_or_motion) -> dict[str, np.ndarray]:
     """The AMASS-style SMPL-X parameter dict of a dance (see the module docstring for the layout)."""
     motion, fps = _motion_of(dance_or_motion)
@@ -137,7 +124,7 @@ def smplx_params(dance_or_motion) -> dict[str, np.ndarray]:
     poses[:, : 3 * N_JOINTS] = aa.reshape(frames, -1)
     return {
         "poses": poses,
-        "trans": smplx_transl(transl),
+        "trans": np.asarray(transl, np.float32),
         "betas": np.zeros(NUM_BETAS, np.float32),
         "gender": np.str_("neutral"),
         "mocap_framerate": np.float32(fps),

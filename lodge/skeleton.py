@@ -7,30 +7,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .constants import MIRROR_JOINTS, N_JOINTS, PARENTS
+from .constants import N_JOINTS, PARENTS
 
 _ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 @lru_cache(maxsize=1)
-def smplx_neutral_joints() -> np.ndarray:
-    """(22, 3) float32 rest joints of the SMPL-X neutral body at zero shape, as SMPL-X has them (not
-    symmetrised), metres, y up: where the `smplx` package puts the joints of the exported parameters."""
-    joints = np.load(_ASSETS / "smplx_rest_joints.npy").astype(np.float32)
-    joints.setflags(write=False)
-    return joints
-
-
-@lru_cache(maxsize=1)
 def rest_joints() -> np.ndarray:
-    """(22, 3) float32 rest positions of the SMPL-X neutral body joints, metres, y up.
+    """(22, 3) float32 rest joints of the SMPL-X neutral body at zero shape, metres, y up, exactly as
+    SMPL-X has them (`lodge/assets/smplx_rest_joints.npy`, from mannequin-x).
 
-    The shipped joints are made exactly left/right symmetric (each pair averaged with its mirror
-    image; they differ by under 1.2 cm) so that mirroring a motion mirrors its joints exactly.
+    They are not made left/right symmetric, so the exported SMPL-X parameters put the `smplx` body's
+    joints exactly on `dance.joints` in every SMPL-X tool, which users see. Mirroring
+    (`lodge.motion.mirror_motion`) stays exact in the rotations (left/right swapped and reflected) and
+    the pelvis; only the mirrored joint positions differ from the exact reflection of the joints, by the
+    body's own left/right asymmetry (a rest bone and its mirror image differ by up to 4 cm, at the upper
+    arms): about 2 cm on average over the corpus, up to about 7 cm at the wrists. That is a valid pose
+    of the real body, seen only by the mirrored soft cues and the training augmentation; the shipped
+    weights predict rotations and keep working.
     """
-    raw = smplx_neutral_joints().astype(np.float64)
-    mirrored = raw[list(MIRROR_JOINTS)] * np.array([-1.0, 1.0, 1.0])
-    joints = (0.5 * (raw + mirrored)).astype(np.float32)
+    joints = np.load(_ASSETS / "smplx_rest_joints.npy").astype(np.float32)
     joints.setflags(write=False)
     return joints
 
@@ -44,15 +40,13 @@ def rest_offsets() -> np.ndarray:
     return offsets
 
 
-def forward_kinematics(local_rotmats, transl, rest=None):
+def forward_kinematics(local_rotmats, transl):
     """World joint positions and rotations from local joint rotations.
 
     Args:
         local_rotmats: (..., 22, 3, 3) rotation of each joint relative to its parent (joint 0:
             the pelvis' global orientation), torch or NumPy.
         transl: (..., 3) SMPL-X translation: world pelvis = rest pelvis + transl.
-        rest: optional (22, 3) rest joints to pose instead of lodge's :func:`rest_joints` (e.g.
-            :func:`smplx_neutral_joints`, to get what the SMPL-X body does with the same parameters).
 
     Returns:
         (positions (..., 22, 3), global rotations (..., 22, 3, 3)), same array type as the input.
@@ -60,14 +54,8 @@ def forward_kinematics(local_rotmats, transl, rest=None):
     as_numpy = isinstance(local_rotmats, np.ndarray)
     rot = torch.as_tensor(local_rotmats)
     trans = torch.as_tensor(transl, dtype=rot.dtype)
-    if rest is None:
-        rest_np, offsets_np = np.array(rest_joints()), rest_offsets()
-    else:
-        rest_np = np.array(rest, np.float32)
-        offsets_np = rest_np.copy()
-        offsets_np[1:] -= rest_np[list(PARENTS[1:])]
-    rest = torch.as_tensor(rest_np, dtype=rot.dtype, device=rot.device)
-    offsets = torch.as_tensor(offsets_np, dtype=rot.dtype, device=rot.device)
+    rest = torch.as_tensor(np.array(rest_joints()), dtype=rot.dtype, device=rot.device)
+    offsets = torch.as_tensor(rest_offsets(), dtype=rot.dtype, device=rot.device)
     glob_rot = [rot[..., 0, :, :]]
     glob_pos = [rest[0] + trans]
     for j in range(1, N_JOINTS):

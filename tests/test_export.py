@@ -9,7 +9,7 @@ from lodge.dance import Dance, Primitive
 from lodge.export import export_bvh, export_main, export_smplx_npz, read_bvh, read_bvh_joints
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion
 from lodge.rotations import axis_angle_to_matrix, quaternion_to_matrix
-from lodge.skeleton import smplx_neutral_joints
+from lodge.skeleton import rest_joints
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,9 @@ def test_smplx_npz_layout_and_values(dance, tmp_path):
         _, transl, rotmats = unpack_motion(dance.motion)
         back = axis_angle_to_matrix(data["poses"][:, :66].reshape(-1, 22, 3))
         np.testing.assert_allclose(back, rotmats, atol=1e-4)
-        # trans puts the SMPL-X neutral pelvis on lodge's pelvis.
-        np.testing.assert_allclose(data["trans"] + smplx_neutral_joints()[0], dance.joints[:, 0], atol=1e-5)
+        # trans is lodge's own: it puts the SMPL-X neutral pelvis (lodge's rest pelvis) on the dance's pelvis.
+        np.testing.assert_allclose(data["trans"], transl, atol=1e-6)
+        np.testing.assert_allclose(data["trans"] + rest_joints()[0], dance.joints[:, 0], atol=1e-5)
 
 
 def test_export_main_cli(dance, tmp_path):

@@ -18,7 +18,7 @@ from lodge.bvh import read_bvh as parse_bvh
 from lodge.export import export_bvh, export_smplx_npz, read_bvh_joints
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion
 from lodge.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from lodge.skeleton import forward_kinematics, smplx_neutral_joints
+from lodge.skeleton import rest_joints
 
 smplx = pytest.importorskip("smplx")
 
@@ -73,31 +73,21 @@ def npz_joints(dance, smplx_model, tmp_path_factory) -> np.ndarray:
 def test_synthetic_model_is_a_real_smplx_model(smplx_model, synthetic_body_dir):
     out = smplx_model(return_verts=True)
     assert out.vertices.shape == (1, 10475, 3) and smplx_model.faces.max() < 10475
-    np.testing.assert_allclose(out.joints[0, :N_JOINTS].detach().numpy(), smplx_neutral_joints(), atol=1e-5)
+    np.testing.assert_allclose(out.joints[0, :N_JOINTS].detach().numpy(), rest_joints(), atol=1e-5)
     smpl = smplx.create(str(synthetic_body_dir), model_type="smpl", gender="neutral")
     assert smpl(return_verts=True).vertices.shape == (1, 6890, 3)
 
 
-def test_exported_npz_is_the_smplx_body_of_the_dance(dance, npz_joints):
-    """The parameters are exact: `smplx` puts the joints where lodge's forward kinematics does on the
-    SMPL-X neutral skeleton, and the pelvis exactly where the dance has it."""
-    _, _, rotmats = unpack_motion(dance.motion)
-    trans = dance.joints[:, 0] - smplx_neutral_joints()[0]
-    expected, _ = forward_kinematics(rotmats, trans, rest=smplx_neutral_joints())
-    assert np.abs(npz_joints - expected).max() < 0.1 * MM
-    assert np.linalg.norm(npz_joints[:, 0] - dance.joints[:, 0], axis=-1).max() < 0.1 * MM
-
-
-@pytest.mark.xfail(strict=True, reason="lodge's skeleton is the SMPL-X neutral one made left/right symmetric "
-                   "(rest_joints); its bones differ from SMPL-X's by up to 9 mm, so no export of the same "
-                   "rotations can put all 22 SMPL-X joints within 1 mm of dance.joints")
 def test_exported_npz_reproduces_all_dance_joints_within_1mm(dance, npz_joints):
+    """Lodge's skeleton is the SMPL-X neutral body's own, so `smplx` posing the exported parameters puts
+    all 22 body joints on `dance.joints` (and the pelvis exactly where the dance has it)."""
     assert np.linalg.norm(npz_joints - dance.joints, axis=-1).max() < 1 * MM
+    assert np.linalg.norm(npz_joints[:, 0] - dance.joints[:, 0], axis=-1).max() < 0.1 * MM
 
 
 def test_bvh_reread_matches_dance_and_smplx(dance, npz_joints, smplx_model, tmp_path):
     """The BVH read back has the dance's joints, and its rotation channels, as SMPL-X parameters, give
-    the same SMPL-X body as the .npz."""
+    the same SMPL-X body as the .npz, with its joints on the dance's."""
     path = export_bvh(dance, tmp_path / "dance.bvh")
     names, positions = read_bvh_joints(path)
     order = [names.index(n) for n in JOINT_NAMES]
@@ -108,9 +98,10 @@ def test_bvh_reread_matches_dance_and_smplx(dance, npz_joints, smplx_model, tmp_
     rots = rots[:, body][:, order]
     poses = np.zeros((dance.num_frames, 165), np.float32)
     poses[:, :66] = np.asarray(matrix_to_axis_angle(rots.astype(np.float32))).reshape(dance.num_frames, -1)
-    trans = positions[:, order][:, 0] - smplx_neutral_joints()[0]
+    trans = positions[:, order][:, 0] - rest_joints()[0]
     from_bvh = smplx_joints(smplx_model, poses, trans, np.zeros(16))
     assert np.linalg.norm(from_bvh - npz_joints, axis=-1).max() < 1 * MM
+    assert np.linalg.norm(from_bvh - dance.joints, axis=-1).max() < 1 * MM
 
 
 def _render(body, size: int = 160) -> np.ndarray:

@@ -33,16 +33,16 @@ def _lodge_joint(mannequin_joint: int, parents: list[int]) -> int:
 
 def main(lod: int = 0) -> Path:
     from mannequin import Mannequin
-    from mannequin._identity import symmetric_joints
 
     model = Mannequin("convex", lod=lod)
     weights = model._weights
     pose = model.rest_pose()
     world = model.vertices(pose).astype(np.float64)
     transforms = model.joint_transforms(pose)
-    display = symmetric_joints(transforms[:, :3, 3], list(weights.joint_names))
+    # The mannequin's mesh is drawn left/right symmetric, but it moves about the SMPL-X body's own
+    # (asymmetric) joints, which are lodge's: each part is stored relative to those.
     ours = rest_joints().astype(np.float64)
-    assert np.abs(display[:N_JOINTS] - ours).max() < 1e-5, "mannequin rest joints differ from lodge's"
+    assert np.abs(transforms[:N_JOINTS, :3, 3] - ours).max() < 1e-5, "mannequin rest joints differ from lodge's"
     assert tuple(weights.parents[:N_JOINTS]) == PARENTS
 
     local = np.empty_like(world)
