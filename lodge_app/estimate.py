@@ -12,6 +12,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 
+from lodge.checks import MAX_STEPS
 from lodge.constants import FPS, GLOBAL_LEN, SEG_LEN
 from lodge.sampling import DEFAULT_DDIM_STEPS, DEFAULT_SAMPLER, SamplingOptions
 
@@ -87,7 +88,7 @@ class TimeEstimator:
     global_rate: float = GLOBAL_S_PER_WINDOW_STEP
     local_rate: float = LOCAL_S_PER_SEGMENT_STEP
     render_rate: float = RENDER_S_PER_FRAME_512
-    ddpm_steps: int = 1000
+    ddpm_steps: int = MAX_STEPS  # the DDPM chain length; Studio sets the loaded checkpoint's
     calibrated: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

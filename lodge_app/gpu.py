@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Callable, TypeVar
 
+from lodge.sampling import SamplingOptions
+
 F = TypeVar("F", bound=Callable)
 
 GPU_MIN_SECONDS = 30
@@ -25,13 +27,15 @@ def spaces_available() -> bool:
     return True
 
 
-def gpu_seconds(song_seconds: float, sampler: str, steps: int | None) -> int:
-    """GPU time to reserve for the two diffusion stages of one song.
+def gpu_seconds(song_seconds: float, options: SamplingOptions) -> int:
+    """GPU time to reserve for the two diffusion stages of one song sampled with ``options``.
 
     A GPU runs all segments of a song in one batch, so the cost is mostly per denoising step;
-    longer songs add a little per step. DDPM runs 1000 steps, DDIM `steps` (default 50).
+    longer songs add a little per step. The step count is the options' own
+    (:meth:`~lodge.sampling.SamplingOptions.iterations`; pass options resolved for the checkpoint
+    so that DDPM counts its chain).
     """
-    n_steps = 1000 if sampler == "ddpm" else int(steps or 50)
+    n_steps = options.iterations()
     seconds = 15 + n_steps * (0.08 + 0.0015 * song_seconds)
     return int(min(GPU_MAX_SECONDS, max(GPU_MIN_SECONDS, math.ceil(seconds))))
 

@@ -1,35 +1,58 @@
-"""One request's settings: :class:`Options`, and :func:`read_options`, which checks the page's widget
-values (or what an API client sent) and turns them into one."""
+"""One request: :class:`Request` (the library's :class:`~lodge.sampling.SamplingOptions` for everything about
+sampling, plus the app's render settings), and :func:`read_options`, which turns the page's widget values (or
+what an API client sent) into one, checked by the library.
+
+The sampling defaults (seed, sampler, step count, soft-cue strength, switches) are the library's: an empty
+value leaves the :class:`~lodge.sampling.SamplingOptions` default in place, and ``soft=None`` means the
+checkpoint's own soft-cue strength.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lodge import checks
 from lodge.constants import FPS
-from lodge.diffusion import DEFAULT_DDIM_STEPS
+from lodge.sampling import SamplingOptions
 
 from .errors import UserError
 
 MIN_SECONDS = checks.MIN_SECONDS
 VIDEO_SIZES = (256, 384, 512, 720)  # pixels, square
 VIDEO_FPS = (FPS, FPS // 2)
+SAMPLING_DEFAULTS = SamplingOptions()  # what an empty widget means; the page's initial values come from it
+
+# The toast title of a sampling value the library refuses, by the field its InputError names.
+TITLES = {
+    "seed": "Seed out of range",
+    "duration": "Length out of range",
+    "max_seconds": "Length out of range",
+    "soft": "Soft-cue strength out of range",
+    "steps": "Step count out of range",
+    "sampler": "Unknown quality setting",
+}
+DEFAULT_TITLE = "Setting out of range"
 
 
 @dataclass(frozen=True)
-class Options:
-    """The user's choices for one request (already converted from the page's widgets)."""
+class Request:
+    """The user's choices for one request (already converted from the page's widgets): how to sample
+    (:attr:`sampling`, the library's checked options) and how to render (camera, body, video size / rate)."""
 
     genre: str
-    seed: int = 0
-    duration: float | None = None  # None: the whole song
-    soft: float = 1.0
-    sampler: str = "ddim"
-    steps: int = DEFAULT_DDIM_STEPS
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
     camera: str = "follow"
     body: str = "mannequin"
     video_size: int = 512
     video_fps: int = FPS
-    beat_sync: bool = False  # re-time the moves onto the beats (lodge.post.beat_sync)
+
+
+_RENDER_DEFAULTS = Request(genre="")
+
+
+def sampling_error(err: checks.InputError, field: str | None = None) -> UserError:
+    """The library's refusal of a sampling value for the page, titled by the field at fault (``err.field``,
+    else ``field``)."""
+    return UserError(str(err), title=TITLES.get(err.field or field or "", DEFAULT_TITLE))
 
 
 def _pick(value: object, choices: tuple[int, ...], what: str, title: str) -> int:
@@ -42,43 +65,38 @@ def _pick(value: object, choices: tuple[int, ...], what: str, title: str) -> int
     return number
 
 
+def _given(value: object) -> bool:
+    return value not in (None, "")
+
+
 def read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size, video_fps,
-                 beat_sync=False, max_seconds: float | None = checks.DEFAULT_MAX_SECONDS) -> Options:
-    """The page's widget values (or what an API client sent) -> checked :class:`Options`.
+                 beat_sync=None, max_seconds: float | None = checks.DEFAULT_MAX_SECONDS) -> Request:
+    """The page's widget values (or what an API client sent) -> a checked :class:`Request`.
+
+    Empty values (None, "") take the library's defaults; the step count counts for DDIM only (DDPM runs
+    the whole chain). ``max_seconds`` is this app's song length limit.
 
     Raises:
         UserError: a value out of range or not a number, with a sentence saying which and what is allowed.
     """
     first = str(length_mode).lower().startswith("first")
     ddpm = str(quality).lower().startswith(("ddpm", "full"))
+    values = dict(seed=seed, soft=soft, beat_sync=beat_sync, steps=None if ddpm else steps)
     try:
-        seed_value = checks.check_seed(0 if seed in (None, "") else seed)
+        if first and first_seconds is None:  # SamplingOptions would read duration=None as "the whole song"
+            checks.check_seconds(first_seconds)  # raises the library's sentence for a missing number
+        sampling = SamplingOptions(
+            sampler="ddpm" if ddpm else "ddim", max_seconds=max_seconds, duration=first_seconds if first else None,
+            **{name: value for name, value in values.items() if _given(value)})
     except checks.InputError as err:
-        raise UserError(str(err), title="Seed out of range") from None
-    try:
-        duration = checks.check_seconds(first_seconds, max_seconds) if first else None
-    except checks.InputError as err:
-        raise UserError(str(err), title="Length out of range") from None
-    try:
-        soft_value = checks.check_soft(1.0 if soft in (None, "") else soft)
-    except checks.InputError as err:
-        raise UserError(str(err), title="Soft-cue strength out of range") from None
-    try:
-        steps_value = DEFAULT_DDIM_STEPS if ddpm or steps in (None, "") else checks.check_steps(steps)
-    except checks.InputError as err:
-        raise UserError(str(err), title="Step count out of range") from None
-    return Options(
+        raise sampling_error(err, "duration") from None
+    return Request(
         genre=str(genre or ""),
-        seed=seed_value,
-        duration=duration,
-        soft=soft_value,
-        sampler="ddpm" if ddpm else "ddim",
-        steps=steps_value,
+        sampling=sampling,
         camera="fixed" if str(camera).lower().startswith("fixed") else "follow",
-        body=str(body or "mannequin"),
-        video_size=_pick(512 if video_size in (None, "") else video_size, VIDEO_SIZES, "The video size",
-                         "Unknown video size"),
-        video_fps=_pick(FPS if video_fps in (None, "") else video_fps, VIDEO_FPS, "The video frame rate",
-                        "Unknown frame rate"),
-        beat_sync=bool(beat_sync),
+        body=str(body or _RENDER_DEFAULTS.body),
+        video_size=_pick(video_size if _given(video_size) else _RENDER_DEFAULTS.video_size, VIDEO_SIZES,
+                         "The video size", "Unknown video size"),
+        video_fps=_pick(video_fps if _given(video_fps) else _RENDER_DEFAULTS.video_fps, VIDEO_FPS,
+                        "The video frame rate", "Unknown frame rate"),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import UserError
-from .options import Options
+from .options import Request
 
 log = logging.getLogger("lodge_app")
 
@@ -26,13 +26,13 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def render_outputs(dance, music_path: Path, out: Path, name: str, options: Options, stages,
+def render_outputs(dance, music_path: Path, out: Path, name: str, request: Request, stages,
                    smpl_dir: Path | None = None) -> Result:
     """Video, timeline, GLB and the other downloads of `dance`, written into `out` as `name`.*; `stages` is
     the request's :class:`~lodge_app.estimate.StageProgress` (this is its "render" stage)."""
     import renderer
 
-    frames_total = max(1, int(round(dance.duration * options.video_fps)))
+    frames_total = max(1, int(round(dance.duration * request.video_fps)))
     # The video is most of the rendering time; the timeline and exports share the rest.
     video_share = 0.9
 
@@ -41,8 +41,8 @@ def render_outputs(dance, music_path: Path, out: Path, name: str, options: Optio
 
     video = out / f"{name}.mp4"
     try:
-        renderer.render_video(dance, video, music_path=music_path, size=int(options.video_size),
-                              fps=int(options.video_fps), body=options.body, camera=options.camera,
+        renderer.render_video(dance, video, music_path=music_path, size=int(request.video_size),
+                              fps=int(request.video_fps), body=request.body, camera=request.camera,
                               smpl_dir=smpl_dir, progress=on_frame)
     except Exception as err:  # noqa: BLE001 - EGL missing, ffmpeg failure, ...
         log.error("rendering failed:\n%s", traceback.format_exc())

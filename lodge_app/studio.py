@@ -16,15 +16,16 @@ from typing import Callable
 
 import numpy as np
 
-from lodge import checks
 from lodge.audio import AudioError, SongTooLongError, load_audio, music_features
+from lodge.checks import InputError
 from lodge.constants import SAMPLE_RATE
+from lodge.sampling import SamplingOptions
 
 from . import workspace
 from .errors import UserError, audio_user_error
 from .estimate import Job, StageProgress, TimeEstimator
 from .gpu import describe_device, gpu_seconds, wrap_for_gpu
-from .options import MIN_SECONDS, Options
+from .options import MIN_SECONDS, Request, sampling_error
 from .outputs import Result, render_outputs
 from .settings import AppSettings
 from .summary import summary_markdown
@@ -46,20 +47,20 @@ def _use_pipeline(pipe) -> None:
     _PIPE = pipe
 
 
-def _diffuse(features, genre: str, seed: int, soft: float, sampler: str, steps: int | None,
-             weights: dict[str, float] | None = None, report: Report | None = None, beat_sync: bool = False):
-    """The two diffusion stages, the only GPU work. Module-level so that ZeroGPU can wrap it.
+def _diffuse(features, genre: str, options: SamplingOptions, weights: dict[str, float] | None = None,
+             report: Report | None = None):
+    """The two diffusion stages, the only GPU work, sampled with `options`. Module-level so that ZeroGPU
+    can wrap it.
 
     `report` must be picklable on ZeroGPU (a :class:`ProgressReport` around ``gr.Progress`` is).
     """
     stages = StageProgress(weights, report) if weights and report is not None else None
-    return _PIPE(features, genre, seed=seed, soft=soft, sampler=sampler, steps=steps, beat_sync=beat_sync,
-                 progress=stages)
+    return _PIPE(features, genre, options, progress=stages)
 
 
-def _diffuse_gpu_seconds(features, genre, seed, soft, sampler, steps, weights=None, report=None, beat_sync=False) -> int:
+def _diffuse_gpu_seconds(features, genre, options, weights=None, report=None) -> int:
     """`spaces.GPU` duration for :func:`_diffuse`: grows with the song and the step count."""
-    return gpu_seconds(features.seconds, sampler, steps)
+    return gpu_seconds(features.seconds, options)
 
 
 _diffuse_on_device = wrap_for_gpu(_diffuse, _diffuse_gpu_seconds)
@@ -76,7 +77,7 @@ class Studio:
         self._cleaner: threading.Thread | None = None
         self.estimator = TimeEstimator()
         if pipe is not None:
-            self.estimator.ddpm_steps = int(getattr(pipe.cfg, "diffusion_steps", 1000))
+            self.estimator.ddpm_steps = int(pipe.cfg.diffusion_steps)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -118,9 +119,9 @@ class Studio:
         return list(self.pipe.genres) if self.pipe is not None else []
 
     @property
-    def default_soft(self) -> float:
-        """The loaded checkpoint's default soft-cue strength s (1, the paper's best, without a model)."""
-        return float(self.pipe.default_soft) if self.pipe is not None else 1.0
+    def default_soft(self) -> float | None:
+        """The loaded checkpoint's default soft-cue strength s (None without a model)."""
+        return float(self.pipe.default_soft) if self.pipe is not None else None
 
     @property
     def device(self) -> str:
@@ -174,18 +175,23 @@ class Studio:
         workspace.discard_upload(self.workdir, music)
 
     # ------------------------------------------------------------------ estimates
-    def job(self, song_seconds: float, options: Options) -> Job:
+    def job(self, song_seconds: float, request: Request) -> Job:
         """The estimator's view of a request."""
-        seconds = min(song_seconds, options.duration) if options.duration else song_seconds
-        return Job(seconds, options.sampler, options.steps, options.video_size, options.video_fps, options.body)
+        duration = request.sampling.duration
+        seconds = min(song_seconds, duration) if duration else song_seconds
+        return Job.from_options(seconds, request.sampling, video_size=request.video_size,
+                                video_fps=request.video_fps, body=request.body)
 
-    def estimate_seconds(self, song_seconds: float, options: Options) -> float:
+    def estimate_seconds(self, song_seconds: float, request: Request) -> float:
         """Expected wall time of a request on this machine."""
-        return self.estimator.total(self.job(song_seconds, options))
+        return self.estimator.total(self.job(song_seconds, request))
 
     # ------------------------------------------------------------------ the request
-    def check(self, music: str | Path | None, options: Options) -> Path:
-        """Validate what can be validated before any work; returns the music path."""
+    def check(self, music: str | Path | None, request: Request) -> Path:
+        """Validate what can be validated before any work; returns the music path.
+
+        The sampling options were checked when they were made; only this app's length limit is applied
+        here (to a request made with another one)."""
         if self.pipe is None:
             raise UserError(self.load_error or "No dance model is loaded.", title="Model not loaded")
         if music is None or (isinstance(music, str) and not music.strip()):
@@ -194,25 +200,24 @@ class Studio:
         path = Path(music)
         if not path.is_file():
             raise UserError(f"The music file '{path.name}' did not arrive; please upload it again.", title="No music")
-        if not options.genre:
+        if not request.genre:
             raise UserError("Please pick a dance genre.", title="No genre")
         known = [g.lower() for g in self.genres]
-        if options.genre.lower() not in known:
-            raise UserError(f"Unknown genre '{options.genre}'. This model knows: {', '.join(self.genres)}.",
+        if request.genre.lower() not in known:
+            raise UserError(f"Unknown genre '{request.genre}'. This model knows: {', '.join(self.genres)}.",
                             title="Unknown genre")
-        if options.sampler not in ("ddim", "ddpm"):
-            raise UserError(f"Unknown quality setting '{options.sampler}'.", title="Unknown quality setting")
-        try:
-            checks.check_soft(options.soft)
-            checks.check_seed(options.seed)
-            checks.check_steps(options.steps)
-            if options.duration is not None:
-                checks.check_seconds(options.duration, self.settings.max_seconds)
-        except checks.InputError as err:
-            raise UserError(str(err), title="Setting out of range") from None
+        self.sampling(request)
         return path
 
-    def load_music(self, path: Path, options: Options) -> np.ndarray:
+    def sampling(self, request: Request) -> SamplingOptions:
+        """The request's sampling options under this app's song length limit (checked again by the library
+        when the request was made with another limit)."""
+        try:
+            return request.sampling.replace(max_seconds=self.settings.max_seconds)
+        except InputError as err:
+            raise sampling_error(err) from None
+
+    def load_music(self, path: Path, request: Request) -> np.ndarray:
         """Decode the music (mono, 15360 Hz), checked; with a length, only that much is decoded.
 
         A refused file is deleted at once (it is of no further use), except one refused only for its
@@ -220,22 +225,22 @@ class Studio:
         """
         try:
             return load_audio(path, max_seconds=self.settings.max_seconds, min_seconds=MIN_SECONDS,
-                              duration=options.duration)
+                              duration=request.sampling.duration)
         except AudioError as err:
             if not isinstance(err, SongTooLongError):
                 self.discard_upload(path)
             raise audio_user_error(err) from err
 
-    def generate(self, music: str | Path | None, options: Options, report: Report | None = None) -> Result:
+    def generate(self, music: str | Path | None, request: Request, report: Report | None = None) -> Result:
         """Run one request; raises UserError for anything the user should see."""
         report = report or (lambda fraction, desc: None)
-        path = self.check(music, options)
+        path = self.check(music, request)
         self._touch(path)
         t_start = time.perf_counter()
         report(0.0, "Reading the music")
-        wave = self.load_music(path, options)
+        wave = self.load_music(path, request)
         song_seconds = len(wave) / SAMPLE_RATE
-        job = self.job(song_seconds, options)
+        job = self.job(song_seconds, request)
         stages = StageProgress(self.estimator.weights(job), report)
 
         t0 = time.perf_counter()
@@ -243,12 +248,13 @@ class Studio:
         timings = {"music": time.perf_counter() - t0 + (t0 - t_start)}
         stages("music", 1.0)
 
-        genre = self.genres[[g.lower() for g in self.genres].index(options.genre.lower())]
+        genre = self.genres[[g.lower() for g in self.genres].index(request.genre.lower())]
+        # The checkpoint's defaults made explicit (its soft-cue strength, guidance, DDPM chain length): the
+        # same dance, and the GPU reservation and the summary see the real step count and strength.
+        sampling = self.pipe.resolve_options(self.sampling(request))
         _use_pipeline(self.pipe)  # (several Studios may share a process in tests)
         try:
-            dance = _diffuse_on_device(features, genre, int(options.seed), float(options.soft), options.sampler,
-                                       int(options.steps) if options.sampler == "ddim" else None,
-                                       stages.weights, report, beat_sync=bool(options.beat_sync))
+            dance = _diffuse_on_device(features, genre, sampling, stages.weights, report)
         except UserError:
             raise
         except Exception as err:  # noqa: BLE001 - GenreError, out of memory, ...
@@ -259,19 +265,19 @@ class Studio:
 
         stem = workspace.safe_stem(path.name)
         out = Path(tempfile.mkdtemp(prefix=f"{stem}_", dir=workspace.job_root(self.workdir)))
-        name = f"{stem}_{genre}_seed{int(options.seed)}"
+        name = f"{stem}_{genre}_seed{sampling.seed}"
         t_render = time.perf_counter()
-        result = self._render(dance, path, out, name, options, stages)
+        result = self._render(dance, path, out, name, request, stages)
         timings["render"] = time.perf_counter() - t_render
         timings["total"] = time.perf_counter() - t_start
         dance.timings = dict(timings)
         self.estimator.update(job, timings)
         result.timings = timings
-        result.summary = summary_markdown(dance, timings, describe_device(self.device), options)
+        result.summary = summary_markdown(dance, timings, describe_device(self.device), sampling)
         stages("render", 1.0)
         return result
 
-    def _render(self, dance, music_path: Path, out: Path, name: str, options: Options, stages) -> Result:
+    def _render(self, dance, music_path: Path, out: Path, name: str, request: Request, stages) -> Result:
         """Video, timeline, GLB and the other downloads, written into `out` (see
         :func:`~lodge_app.outputs.render_outputs`)."""
-        return render_outputs(dance, music_path, out, name, options, stages, smpl_dir=self.settings.smpl_dir)
+        return render_outputs(dance, music_path, out, name, request, stages, smpl_dir=self.settings.smpl_dir)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -12,7 +13,7 @@ from lodge.checks import format_duration
 from .audio_info import probe_seconds
 from .estimate import ProgressReport, format_seconds
 from .errors import UserError, without_paths
-from .options import DEFAULT_DDIM_STEPS, MIN_SECONDS, VIDEO_SIZES, Options, read_options
+from .options import MIN_SECONDS, SAMPLING_DEFAULTS, VIDEO_SIZES, Request, read_options
 from .studio import Studio
 from .settings import AppSettings
 
@@ -66,9 +67,9 @@ def _genre_for(path: Path, genres: list[str]) -> str | None:
 
 
 def _ranges_checked_by_read_options(*components: gr.components.Component) -> None:
-    """Let these inputs pass what the client sent straight to the handler: :func:`read_options` owns the
-    ranges and answers an API client's out-of-range value with a sentence and a title, where Gradio's own
-    check would say "Value 3 is less than minimum value 5.0." under the title "Error"."""
+    """Let these inputs pass what the client sent straight to the handler: :func:`read_options` (with the
+    library's checks) owns the ranges and answers an API client's out-of-range value with a sentence and a
+    title, where Gradio's own check would say "Value 3 is less than minimum value 5.0." under the title "Error"."""
     for component in components:
         component.preprocess = lambda payload: payload  # type: ignore[method-assign]
 
@@ -77,7 +78,7 @@ def make_handlers(studio: Studio):
     """The page's callbacks, closed over the loaded studio."""
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                 video_size, video_fps, beat_sync=False, progress=gr.Progress()):
+                 video_size, video_fps, beat_sync=None, progress=gr.Progress()):
         """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
         try:
             options = read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
@@ -104,15 +105,17 @@ def make_handlers(studio: Studio):
         known = seconds is not None
         seconds = seconds if known else REFERENCE_SECONDS
         try:
-            base = read_options(studio.genres[0], 0, length_mode, first_seconds, 1.0, "ddim", steps, "follow", body,
+            base = read_options(studio.genres[0], None, length_mode, first_seconds, None, "ddim", steps, "follow", body,
                                 video_size, video_fps, max_seconds=studio.settings.max_seconds)
         except UserError:  # half-typed values: no estimate until they make sense
             return ""
-        if base.duration:
-            seconds = min(seconds, base.duration)
+        duration = base.sampling.duration
+        if duration:
+            seconds = min(seconds, duration)
         fast = studio.estimate_seconds(seconds, base)
-        full = studio.estimate_seconds(seconds, Options(**{**base.__dict__, "sampler": "ddpm"}))
-        what = f"these {seconds:.0f} s of music" if known or base.duration else "a 1-minute song"
+        ddpm = base.sampling.replace(sampler="ddpm", steps=None)
+        full = studio.estimate_seconds(seconds, replace(base, sampling=ddpm))
+        what = f"these {seconds:.0f} s of music" if known or duration else "a 1-minute song"
         chosen = "ddpm" if str(quality).startswith("ddpm") else "ddim"
         mark = {"ddim": ("**", ""), "ddpm": ("", "**")}[chosen]
         return (f"Estimated time here for {what}: {mark[0]}fast {format_seconds(fast)}{mark[0]} · "
@@ -126,7 +129,7 @@ def limits_markdown(studio: Studio) -> str:
     limits = (f"Music from {MIN_SECONDS:g} s up to {format_duration(studio.settings.max_seconds)} "
               "(wav, mp3, ogg, flac, m4a, or record with the microphone).")
     if studio.ready:
-        ref = Options(genre=studio.genres[0])
+        ref = Request(genre=studio.genres[0])
         t = studio.estimate_seconds(REFERENCE_SECONDS, ref)
         from .gpu import describe_device
 
@@ -173,7 +176,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                 label="Example songs: click one to use it", example_labels=[_example_label(p) for p in songs])
                 with gr.Accordion("Advanced", open=False, elem_id="lodge-advanced"):
                     with gr.Row(elem_id="lodge-seed-row"):
-                        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0,
+                        seed = gr.Number(value=SAMPLING_DEFAULTS.seed, precision=0, label="Seed", minimum=0,
                                          info="Same seed + same settings = same dance.", scale=4)
                         shuffle = gr.Button("Random", elem_id="lodge-shuffle", scale=1, size="md")
                     length_mode = gr.Radio([("Whole song", "whole"), ("First N seconds", "first")], value="whole",
@@ -184,11 +187,12 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     soft = gr.Slider(0.0, 1.0, value=studio.default_soft, step=0.05, label="Soft-cue strength s",
                                      info="How strongly the song-wide key moves steer each segment (share of "
                                           "denoising steps that see them; the default is the model's best).")
-                    quality = gr.Radio([("Fast (DDIM)", "ddim"), ("Full (DDPM, 1000 steps)", "ddpm")], value="ddim",
-                                       label="Quality")
-                    steps = gr.Slider(2, 200, value=DEFAULT_DDIM_STEPS, step=1, label="DDIM steps",
+                    quality = gr.Radio([("Fast (DDIM)", "ddim"),
+                                        (f"Full (DDPM, {studio.estimator.ddpm_steps} steps)", "ddpm")],
+                                       value=SAMPLING_DEFAULTS.sampler, label="Quality")
+                    steps = gr.Slider(2, 200, value=SAMPLING_DEFAULTS.iterations(), step=1, label="DDIM steps",
                                       info="More steps: finer motion, slower.", elem_id="lodge-steps")
-                    beat_sync = gr.Checkbox(value=False, label="Sync moves to the beat",
+                    beat_sync = gr.Checkbox(value=SAMPLING_DEFAULTS.beat_sync, label="Sync moves to the beat",
                                             info="Nudge the finished dance in time (each accent moves at most 1/3 s) so "
                                                  "its accents land on the music's beats.",
                                             elem_id="lodge-beat-sync")

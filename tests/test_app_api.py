@@ -172,10 +172,12 @@ def test_zero_gpu_wrapper(monkeypatch):
     import sys
     import types
 
+    from lodge.sampling import SamplingOptions
     from lodge_app import gpu
 
-    assert gpu.gpu_seconds(600, "ddim", 50) > gpu.gpu_seconds(30, "ddim", 50)
-    assert gpu.gpu_seconds(60, "ddpm", None) > gpu.gpu_seconds(60, "ddim", 50)
+    ddim, ddpm = SamplingOptions(steps=50), SamplingOptions(sampler="ddpm")
+    assert gpu.gpu_seconds(600, ddim) > gpu.gpu_seconds(30, ddim)
+    assert gpu.gpu_seconds(60, ddpm) > gpu.gpu_seconds(60, ddim)
     calls = {}
 
     def GPU(duration):  # noqa: N802 - mimics spaces.GPU
@@ -201,25 +203,26 @@ def test_gpu_function_arguments_pickle():
     import gradio as gr
 
     from lodge.audio import MusicFeatures
+    from lodge.sampling import SamplingOptions
     from lodge_app.estimate import ProgressReport
 
     features = MusicFeatures(features=np.zeros((180, 35), np.float32), beats=np.arange(0, 180, 15),
                              tempo=120.0, onset_envelope=np.zeros(180, np.float32))
-    args = (features, "hiphop", 0, 1.0, "ddim", 3, {"music": 0.1, "global": 0.2, "local": 0.3, "render": 0.4},
-            ProgressReport(gr.Progress()))
+    args = (features, "hiphop", SamplingOptions(seed=0, soft=1.0, sampler="ddim", steps=3),
+            {"music": 0.1, "global": 0.2, "local": 0.3, "render": 0.4}, ProgressReport(gr.Progress()))
     assert pickle.loads(pickle.dumps(args))[0].num_frames == features.num_frames
 
 
 def test_missing_weights_give_a_page_not_a_crash(tmp_path):
     from lodge_app import AppSettings
     from lodge_app.errors import UserError
-    from lodge_app.options import Options
+    from lodge_app.options import Request
     from lodge_app.studio import Studio
 
     studio = Studio.load(AppSettings(checkpoint=tmp_path / "nowhere", calibrate=False))
     assert not studio.ready and "--checkpoint" in studio.load_error
     with pytest.raises(UserError):
-        studio.generate(str(EXAMPLE), Options(genre="hiphop"))
+        studio.generate(str(EXAMPLE), Request(genre="hiphop"))
     from lodge_app.ui import build_demo
 
     assert build_demo(studio) is not None
@@ -231,7 +234,7 @@ def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
     from lodge.motion import motion_to_joints
     from lodge_app import AppSettings
     from lodge_app.errors import UserError
-    from lodge_app.options import Options
+    from lodge_app.options import Request
     from lodge_app.studio import Studio
 
     motion = np.zeros((60, 139), np.float32)
@@ -245,7 +248,7 @@ def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
     monkeypatch.setattr(renderer, "render_video", broken)
     studio = Studio(AppSettings(calibrate=False))
     with pytest.raises(UserError) as excinfo:
-        studio._render(dance, EXAMPLE, tmp_path, "x", Options(genre="hiphop"), lambda stage, frac: None)
+        studio._render(dance, EXAMPLE, tmp_path, "x", Request(genre="hiphop"), lambda stage, frac: None)
     assert excinfo.value.title == "Render failed"
     assert "rendering the video failed" in str(excinfo.value) and "EGL" in str(excinfo.value)
 

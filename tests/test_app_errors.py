@@ -8,7 +8,7 @@ import soundfile as sf
 from lodge import audio
 from lodge_app import AppSettings
 from lodge_app.errors import UserError, audio_user_error
-from lodge_app.options import Options
+from lodge_app.options import Request
 from lodge_app.studio import Studio
 
 
@@ -42,12 +42,12 @@ def test_load_music_keeps_only_a_too_long_upload(tmp_path):
     long_song = upload / "long.wav"
     sf.write(long_song, np.full(12 * 8000, 0.1, np.float32), 8000)
     with pytest.raises(UserError) as excinfo:
-        studio.load_music(long_song, Options(genre="hiphop"))
+        studio.load_music(long_song, Request(genre="hiphop"))
     assert excinfo.value.title == "Song too long" and "12.0 s long" in str(excinfo.value)
     assert "10.0 s" in str(excinfo.value) and long_song.is_file()
 
     empty = upload / "empty.wav"
     empty.touch()
     with pytest.raises(UserError) as excinfo:
-        studio.load_music(empty, Options(genre="hiphop"))
+        studio.load_music(empty, Request(genre="hiphop"))
     assert excinfo.value.title == "Empty file" and not empty.exists()
