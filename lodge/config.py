@@ -38,8 +38,17 @@ class NetConfig:
     # through the skip untouched, so every sample comes out as white noise there (the patched presets
     # with the skip jittered at 5-27 times real speed). Building such a network warns.
     skip_input: bool = False
+    # The same preconditioning in the network's own token space, for networks narrower than a token:
+    # x0 = un-patch(c_skip(t) * embed(x_t) / sqrt(abar_t) + c_out(t) * network(...)), where embed is the
+    # noisy motion's part of the input layer and un-patch the output layer. The skip carries only what
+    # the network sees, so it can remove any noise in it, and at low noise the answer starts from the
+    # input through a linear auto-encoder (input layer, output layer) that is quick to learn. Without a
+    # skip the patched networks ignored x_t: after 550 steps their x0 error at t = 5 equalled that at t = 999.
+    latent_skip: bool = False
 
     def __post_init__(self) -> None:
+        if self.skip_input and self.latent_skip:
+            raise ValueError("choose one of skip_input and latent_skip")
         if self.patch < 1 or self.d_model < 1:
             raise ValueError(f"patch and d_model must be positive, got {self.patch} and {self.d_model}")
         if self.d_model % self.n_heads:
@@ -120,7 +129,7 @@ class LodgeConfig:
     @classmethod
     def tiny_patched(cls, genres: list[str]) -> "LodgeConfig":
         """The tiny test model with the `cpu_patched` preset's token layout and cue input."""
-        net = dict(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, patch=4)
+        net = dict(d_model=32, n_layers=1, n_heads=2, ff_dim=64, music_layers=1, dropout=0.0, patch=4, latent_skip=True)
         return cls(genres=list(genres), local=NetConfig(**net, cue_input=True),
                    global_=NetConfig(**net, music_stride=8))
 
@@ -139,8 +148,10 @@ class LodgeConfig:
         token, so a training step costs a fraction of the per-frame `cpu` preset's."""
         # The `cpu` preset's sizes; no dropout (it costs 15-30 % of a CPU step, and 80 min of data
         # seen a few hundred times is not where this model's trouble lies).
-        # x0 predicted outright (no skip_input): a 128-wide network cannot remove noise from 556-dim tokens.
-        net = dict(d_model=128, n_layers=3, n_heads=4, ff_dim=256, music_layers=1, dropout=0.0, patch=4)
+        # The skip in token space (latent_skip), not skip_input: a 128-wide network cannot remove noise
+        # from 556-number tokens that skip_input would pass through.
+        net = dict(d_model=128, n_layers=3, n_heads=4, ff_dim=256, music_layers=1, dropout=0.0, patch=4,
+                   latent_skip=True)
         local = NetConfig(**net, cue_input=True)
         glob = NetConfig(**net, music_stride=8)
         return cls(genres=list(genres), local=local, global_=glob)

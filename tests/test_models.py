@@ -1,5 +1,6 @@
 """The networks (tiny configs): shapes, conditioning, the Foot Refine Block, losses, discriminator."""
 import warnings
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -395,7 +396,8 @@ def test_skip_preconditioned_networks_follow_their_input_at_low_noise(normalizer
 def test_skip_on_a_network_narrower_than_its_tokens_warns(normalizer):
     # 4 frames x 139 numbers per token through a 32-wide network: the unseen noise would reach the samples.
     cfg = LodgeConfig.tiny_patched(GENRES)
-    cfg.local.skip_input = cfg.global_.skip_input = True
+    cfg.local = NetConfig(**{**asdict(cfg.local), "latent_skip": False, "skip_input": True})
+    cfg.global_ = NetConfig(**{**asdict(cfg.global_), "latent_skip": False, "skip_input": True})
     with pytest.warns(UserWarning, match="noise it cannot see"):
         LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max)
     with pytest.warns(UserWarning, match="noise it cannot see"):
@@ -415,3 +417,47 @@ def test_forward_kinematics_losses_on_part_of_the_batch(normalizer):
     torch.testing.assert_close(half["x0"], full["x0"])  # the cheap term sees the whole batch
     for key in ("joints", "vel", "acc", "foot"):
         torch.testing.assert_close(half[key], first[key])
+
+
+def test_latent_skip_passes_what_the_network_sees_at_low_noise(normalizer):
+    # Input and output layers set to an orthonormal pair Q^T / Q: at low noise a latent-skip network then
+    # returns the noisy input's part in span(Q), whatever the (untrained) transformer says.
+    from lodge.diffusion import GaussianDiffusion
+
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    torch.manual_seed(0)
+    local = LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max).eval()
+    glob = GlobalDenoiser.from_lodge_config(cfg).eval()
+    d = GaussianDiffusion(cfg.diffusion_steps)
+    token = MOTION_DIM * cfg.local.patch
+    q, _ = torch.linalg.qr(torch.randn(token, cfg.local.d_model))  # (token, d) orthonormal columns
+    for net in (local, glob):
+        with torch.no_grad():
+            net.motion_in.weight.zero_()
+            if net is local:  # the token is 4 frames of [x_t, cue values, cue mask]: put Q^T on the x_t part
+                frame_in = net.motion_in.weight.shape[1] // cfg.local.patch
+                cols = torch.cat([torch.arange(MOTION_DIM) + k * frame_in for k in range(cfg.local.patch)])
+                net.motion_in.weight[:, cols] = q.T
+            else:
+                net.motion_in.weight.copy_(q.T)
+            net.motion_in.bias.zero_()
+            net.motion_out.weight.copy_(q)
+            net.motion_out.bias.zero_()
+    coeffs = torch.randn(2, 16, cfg.local.d_model) * 0.3
+    x0 = (coeffs @ q.T).reshape(2, 64, MOTION_DIM)  # 16 tokens of 4 frames, inside span(Q)
+    tt = torch.full((2,), 1)
+    x_t = d.q_sample(x0, tt, torch.randn_like(x0))
+    music, genre = torch.randn(2, 64, MUSIC_DIM), torch.tensor([0, 1])
+    with torch.no_grad():
+        coarse = local(x_t, tt, music, genre, return_parts=True)["x0_coarse"]
+    assert float(((coarse - x0) ** 2).mean()) < 1e-3
+    tt999 = torch.full((2,), 999)
+    with torch.no_grad():
+        far = local(d.q_sample(x0, tt999, torch.randn_like(x0)), tt999, music, genre, return_parts=True)["x0_coarse"]
+    assert float(((far - x0) ** 2).mean()) > 1e-2  # at high noise the network's own answer, not the input
+    prims = (torch.randn(2, 26, cfg.global_.d_model) * 0.3 @ q.T).reshape(2, 13, 8, MOTION_DIM)
+    x_t = d.q_sample(prims, tt, torch.randn_like(prims))
+    with torch.no_grad():
+        out = glob(x_t, tt, torch.randn(2, 1024, MUSIC_DIM), genre, torch.tensor([PRIM_FRAMES] * 2),
+                   torch.tensor([PRIM_KINDS] * 2))
+    assert float(((out - prims) ** 2).mean()) < 1e-3

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM, PRIM_LEN
 from .component import ComponentMixin
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patchify, skip_precondition, unpatchify
+from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, skip_precondition, unpatchify
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
@@ -59,6 +60,7 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+        self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig) -> "GlobalDenoiser":
@@ -106,5 +108,9 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
         h = h + self.genre_in(genre_emb)[:, None]
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)
-        out = unpatchify(self.motion_out(self.norm_out(h)).reshape(b, p, n_tok, -1), self.patch)
+        h = self.norm_out(h)
+        if self.latent_skip is not None:
+            seen = F.linear(patchify(x_t, self.patch), self.motion_in.weight).reshape(b, p * n_tok, -1)
+            h = self.latent_skip(h, seen, t)
+        out = unpatchify(self.motion_out(h).reshape(b, p, n_tok, -1), self.patch)
         return out if self.precondition is None else self.precondition(out, x_t, t)

@@ -6,13 +6,16 @@ from typing import Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .component import ComponentMixin
 from .foot import FootRefineBlock
-from .layers import DecoderBlock, MusicEncoder, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify
+from .layers import (
+    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify,
+)
 
 
 def as_float_tensor(values) -> torch.Tensor:
@@ -72,6 +75,7 @@ class LocalDenoiser(ComponentMixin, nn.Module):
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
+        self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None) -> "LocalDenoiser":
@@ -115,7 +119,11 @@ class LocalDenoiser(ComponentMixin, nn.Module):
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)
         h = self.norm_out(h)
-        coarse = unpatchify(self.motion_out(h), self.patch)
+        latent = h
+        if self.latent_skip is not None:
+            seen = F.linear(patchify(self._with_cues(x_t, None, None), self.patch), self.motion_in.weight)
+            latent = self.latent_skip(h, seen, t)
+        coarse = unpatchify(self.motion_out(latent), self.patch)
         if self.precondition is not None:
             coarse = self.precondition(coarse, x_t, t)
         correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
