@@ -75,7 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--half", action="store_true", help="store fp16 weights")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--fk-fraction", type=float, default=1.0,
-                       help="share of each batch that gets the forward-kinematics losses (cheaper steps on a CPU)")
+                       help="share of each batch that gets the forward-kinematics losses (cheaper steps on a CPU); 0 = the x0 loss alone")
 
     from .evaluate.args import add_arguments as add_evaluate_arguments
 

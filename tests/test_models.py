@@ -461,3 +461,14 @@ def test_latent_skip_passes_what_the_network_sees_at_low_noise(normalizer):
         out = glob(x_t, tt, torch.randn(2, 1024, MUSIC_DIM), genre, torch.tensor([PRIM_FRAMES] * 2),
                    torch.tensor([PRIM_KINDS] * 2))
     assert float(((out - prims) ** 2).mean()) < 1e-3
+
+
+def test_no_forward_kinematics_losses_when_asked_for_none(normalizer):
+    torch.manual_seed(0)
+    pred, target = torch.rand(4, 16, MOTION_DIM) * 2 - 1, torch.rand(4, 16, MOTION_DIM) * 2 - 1
+    nz = (torch.as_tensor(normalizer.data_min), torch.as_tensor(normalizer.data_max))
+    none = diffusion_losses(pred, target, nz, fk_samples=0)
+    full = diffusion_losses(pred, target, nz)
+    assert float(none["joints"]) == float(none["vel"]) == float(none["foot"]) == 0.0 < float(full["joints"])
+    assert torch.isclose(none["x0"], full["x0"])
+    assert torch.isclose(none["total"], DEFAULT_WEIGHTS["x0"] * full["x0"])

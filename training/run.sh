@@ -30,7 +30,7 @@ start() {
     fi
     local batch=64
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0.5 \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"

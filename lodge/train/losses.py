@@ -69,7 +69,8 @@ def diffusion_losses(
         weights: overrides of :data:`DEFAULT_WEIGHTS`.
         fk_samples: compute the forward-kinematics terms (joints, vel, acc, foot) on the first
             `fk_samples` samples only (an unbiased estimate for a shuffled batch, at a fraction of the
-            cost: forward kinematics and its backward pass dominate a CPU step); None = all.
+            cost: forward kinematics and its backward pass dominate a CPU step); None = all; 0 = none
+            (those terms are then 0).
 
     Returns:
         {"x0", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
@@ -78,6 +79,11 @@ def diffusion_losses(
     losses: dict[str, torch.Tensor] = {}
     losses["x0"] = _masked_mean((pred - target) ** 2, frame_weight)
 
+    if fk_samples == 0:
+        for name in ("joints", "vel", "acc", "foot"):
+            losses[name] = torch.zeros((), dtype=pred.dtype, device=pred.device)
+        losses["total"] = w["x0"] * losses["x0"]
+        return losses
     if fk_samples is not None:
         pred, target = pred[:fk_samples], target[:fk_samples]
         frame_weight = None if frame_weight is None else frame_weight[:fk_samples]
