@@ -1,6 +1,9 @@
 """The choreographer's edits (lodge.edits, lodge.schedule, `python -m lodge edit`): genre schedules reach
 both stages; reroll / copy_move / restyle change only their segments, join as before and keep their
 record; old files load but cannot be edited; bad edits are typed one-sentence errors."""
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from lodge.schedule import GenreSchedule, ScheduleError
 from lodge.sampling import SamplingOptions
 from lodge.stages import prepare_music
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(steps=2, foot_lock=True)
 
 
@@ -259,3 +263,56 @@ def test_restyle_regenerates_the_segments_whose_genre_changed(shipped, song_danc
     _assert_only_frames_changed(new, song_dance, SEG_LEN, song_dance.num_frames)
     _assert_joins_as_before(new, song_dance, SEG_LEN, song_dance.num_frames)
     assert new.segment_ranges()[1] == pytest.approx((SEG_LEN / FPS, 2 * SEG_LEN / FPS))
+
+
+# ------------------------------------------------------------------------------------ command line
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "lodge", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_cli_generates_with_a_schedule_and_edits_the_saved_dance(tiny_checkpoint, click_wav, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    res = _run("generate", click_wav, "--genre", "salsa", "--genre-from", "10:modern", "--steps", "2", "--seconds", "18",
+               "--checkpoint", tiny_checkpoint, "--out", first)
+    assert res.returncode == 0, res.stderr
+    assert "segments: 0: 0.0-8.5 s, 1: 8.5-17.1 s, 2: 17.1-18.0 s" in res.stdout
+    res = _run("edit", first / "dance.npz", "--reroll", "1", "--checkpoint", tiny_checkpoint, "--out", second)
+    assert res.returncode == 0, res.stderr
+    before, after = Dance.load_npz(first / "dance.npz"), Dance.load_npz(second / "dance.npz")
+    assert before.genre == after.genre == "salsa,10:modern"
+    assert after.edits[0]["segments"] == [1] and after.edits[0]["seed"] == 1  # default: dance seed + edits + 1
+    np.testing.assert_array_equal(after.motion[:SEG_LEN], before.motion[:SEG_LEN])
+    assert "edit 1: reroll of segment(s) 1" in res.stdout
+    for edit in (["--copy-move", "3:14:mirror"], ["--genre-schedule", "modern"], ["--reroll", "0,2", "--new-moves"]):
+        res = _run("edit", second / "dance.npz", *edit, "--seed", "4", "--checkpoint", tiny_checkpoint,
+                   "--out", tmp_path / "third")
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "third" / "dance.npz").is_file()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (["--reroll", "5"], "Segment 5 is outside this dance"),
+    (["--reroll", "one"], "--reroll takes segment numbers"),
+    (["--copy-move", "30:2"], "outside the song"),
+    (["--copy-move", "3"], "--copy-move takes"),
+    (["--genre-schedule", "salsa,5:polka"], "Unknown genre 'polka'"),
+    (["--new-moves", "--genre-schedule", "modern"], "--new-moves goes with --reroll"),
+    (["--reroll", "0", "OLD"], "no edit data"),
+    (["--reroll", "0", "MISSING"], "Dance file not found"),
+])
+def test_cli_bad_edits_exit_2_with_one_line(tiny_pipeline, click_features, tmp_path, tiny_checkpoint, edit, message):
+    dance = tiny_pipeline(click_features, "salsa", **TINY)
+    path = dance.save_npz(tmp_path / "dance.npz")
+    if "OLD" in edit:
+        with np.load(path) as data:
+            np.savez(tmp_path / "old.npz", **{k: data[k] for k in data if not k.startswith("source_")})
+        edit, path = edit[:-1], tmp_path / "old.npz"
+    if "MISSING" in edit:
+        edit, path = edit[:-1], tmp_path / "missing.npz"
+    res = _run("edit", path, *edit, "--checkpoint", tiny_checkpoint, "--out", tmp_path / "out")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert message.lower() in res.stderr.lower() and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
