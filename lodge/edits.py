@@ -16,7 +16,8 @@ Hard cues are never re-sampled: they fix where the dancer is at every segment jo
 outside the edited segments stays where it was. Post-processing runs on each edited stretch alone
 (join smoothing reads only the stretch; foot lock's root correction starts at the stretch), then the
 stretch is pinned to the dance around it: its root is shifted to meet the unchanged frame before it
-and a linear ramp makes it meet the unchanged frame after it, both at hard-cue frames. Every frame
+and a ramp makes it meet the unchanged frame after it, both at hard-cue frames (the ramp moves the
+body mostly while no foot is planted, so planted feet hardly slide). Every frame
 outside the edited segments is copied unchanged.
 
 Each edit returns a new :class:`lodge.dance.Dance` (the old one is untouched, so an app can undo by
@@ -38,9 +39,10 @@ import torch
 
 from .audio import MusicFeatures
 from .checks import InputError, check_seed
-from .constants import FPS, GLOBAL_LEN, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SEG_LEN, SEGS_PER_WINDOW
+from .constants import FOOT_JOINTS, FPS, GLOBAL_LEN, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SEG_LEN, SEGS_PER_WINDOW
 from .dance import Dance, DanceSource
 from .motion import align_transform, mirror_motion, motion_to_joints, planar_transform
+from .post.footlock import CONTACT_HEIGHT
 from .primitives import N_HARD, N_PRIMS, PrimitivePlan, bar_frames, soft_cue_range
 from .sampling import SamplingOptions
 from .schedule import GenreSchedule, majority
@@ -244,21 +246,32 @@ def _regenerate(models: StageModels, dance: Dance, state: EditState, segments: l
     )
 
 
+PLANTED_WEIGHT = 0.1  # share of the pinning ramp a frame step with a planted foot takes, against 1 for a free one
+
+
 def _pinned(part: np.ndarray, old: np.ndarray, a: int, stop: int) -> np.ndarray:
     """``part`` (a post-processed stretch starting at frame ``a``) with its root moved to meet the
     unchanged dance ``old``: shifted so its first frame's root is old's at ``a``, and, when the song
-    goes on after ``stop``, a linear ramp so that its frame ``stop - 1`` has old's root too (the hard
-    cue there is the same, so the dance goes on from it exactly as before)."""
+    goes on after ``stop``, a ramp so that its frame ``stop - 1`` has old's root too (the hard cue
+    there is the same, so the dance goes on from it exactly as before).
+
+    The ramp closes the gap the stretch's own foot lock left (its root correction differs from the old
+    one) mostly while no foot is planted: a frame step with a foot on the floor (the foot lock's
+    test) takes :data:`PLANTED_WEIGHT` of the share of a free step, so planted feet hardly slide."""
     part = part.copy()
     root = part[:, ROOT_SLICE].astype(np.float64)
     root += old[a, ROOT_SLICE] - root[0]
-    if stop < len(old) and stop - 1 > a:
+    pin_end = stop < len(old) and stop - 1 > a
+    if pin_end:
         gap = old[stop - 1, ROOT_SLICE] - root[stop - 1 - a]
-        ramp = np.clip(np.arange(len(root)) / (stop - 1 - a), 0.0, 1.0)
+        feet = motion_to_joints(part[: stop - a])[:, list(FOOT_JOINTS), 1]
+        planted = ((feet[:-1] <= CONTACT_HEIGHT) & (feet[1:] <= CONTACT_HEIGHT)).any(-1)
+        ramp = np.concatenate([[0.0], np.cumsum(np.where(planted, PLANTED_WEIGHT, 1.0))])
+        ramp = np.concatenate([ramp / ramp[-1], np.ones(len(root) - len(ramp))])
         root += ramp[:, None] * gap[None]
     part[:, ROOT_SLICE] = root.astype(np.float32)
     part[0, ROOT_SLICE] = old[a, ROOT_SLICE]
-    if stop < len(old) and stop - 1 > a:
+    if pin_end:
         part[stop - 1 - a, ROOT_SLICE] = old[stop - 1, ROOT_SLICE]
     return part
 
