@@ -1,4 +1,4 @@
-"""Command line: `python -m lodge generate|genres|export ...`.
+"""Command line: `python -m lodge generate|edit|genres|export ...`.
 
 Bad input ends with exit status 2 and one line on stderr, never a traceback.
 """
@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from . import checks
 from .config import PRESETS
 from .sampling import DEFAULT_DDIM_STEPS, SAMPLERS, SamplingOptions
+from .schedule import GenreSchedule
 
 DEFAULTS = SamplingOptions()  # the request defaults (lodge.sampling owns them)
 
@@ -35,7 +36,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate a dance for a music file")
     gen.add_argument("music", help="audio file (wav, mp3, ogg, flac, m4a)")
-    gen.add_argument("--genre", required=True, help="dance genre (see `python -m lodge genres`)")
+    gen.add_argument("--genre", required=True,
+                     help="dance genre (see `python -m lodge genres`), or a whole schedule such as 'salsa,60:breaking'")
+    gen.add_argument("--genre-from", action="append", default=[], metavar="SECONDS:GENRE",
+                     help="change to GENRE from SECONDS on (repeatable: --genre salsa --genre-from 60:breaking "
+                          "--genre-from 120:modern); a change takes effect at the nearest segment boundary (8.53 s grid)")
     gen.add_argument("--seed", type=int, default=DEFAULTS.seed)
     gen.add_argument("--soft", type=float, default=DEFAULTS.soft,
                      help="soft-cue guidance fraction s in [0, 1] (default: the checkpoint's, see its model card)")
@@ -53,6 +58,29 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
     gen.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     gen.add_argument("--out", required=True, help="output directory (dance.npz is written there)")
+
+    edit = sub.add_parser(
+        "edit", help="regenerate part of a dance.npz written by `generate` (or by an earlier edit)",
+        description="Regenerate part of a dance and keep the rest: every frame outside the regenerated "
+                    "segments stays as it was. Segments are the 8.53 s stretches numbered from 0 that "
+                    "`generate` and `edit` list after writing. Writes DIR/dance.npz.")
+    what = edit.add_mutually_exclusive_group(required=True)
+    what.add_argument("--reroll", metavar="SEGMENTS",
+                      help="comma-separated segment numbers to regenerate with a new seed, e.g. 3,4")
+    what.add_argument("--copy-move", metavar="SRC:DST[:mirror]",
+                      help="copy the move shown at SRC seconds to the beat nearest DST seconds "
+                           "(':mirror' copies its mirror image); the segment at DST is regenerated")
+    what.add_argument("--genre-schedule", metavar="SCHEDULE",
+                      help="new genre schedule, e.g. 'salsa,60:breaking'; segments whose genre changes are regenerated")
+    edit.add_argument("dance", help="dance.npz written by `generate` or `edit`")
+    edit.add_argument("--new-moves", action="store_true",
+                      help="with --reroll: also re-sample the moves (soft primitives) of those segments")
+    edit.add_argument("--seed", type=int, default=None,
+                      help="random seed of the edit (default: the dance's seed plus the number of edits so far plus 1)")
+    edit.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights); "
+                                                         "use the one that generated the dance")
+    edit.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    edit.add_argument("--out", required=True, help="output directory (the edited dance.npz is written there)")
 
     genres = sub.add_parser("genres", help="list the genres a checkpoint knows")
     genres.add_argument("--checkpoint", default=None)
@@ -133,6 +161,7 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
         max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
     )
+    args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)
     if not music.is_file():
         raise checks.InputError(f"Music file not found: '{args.music}'." if not music.exists()
@@ -154,21 +183,108 @@ def _generate(args: argparse.Namespace) -> int:
     opts: SamplingOptions = args.options
     wave = load_audio(args.music, max_seconds=opts.max_seconds, duration=opts.duration)
     pipe = LodgePipeline.from_pretrained(args.checkpoint, device=args.device)
-    pipe.genre_index(args.genre)
-    bars: dict[str, tqdm] = {}
+    schedule = args.schedule.resolved(pipe.genres)
+    with _ProgressBars() as progress:
+        dance = pipe(wave, schedule, opts, progress=progress)
+    _write_dance(dance, args.out)
+    return 0
 
-    def progress(stage: str, fraction: float) -> None:
-        bar = bars.get(stage)
+
+class _ProgressBars:
+    """A progress callback (stage, fraction) drawing one tqdm bar per stage; closes them on exit."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        bar = self.bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=100, desc=f"{stage:>6}", unit="%", leave=True)
+            bar = self.bars[stage] = tqdm(total=100, desc=f"{stage:>6}", unit="%", leave=True)
         bar.n = int(round(100 * fraction))
         bar.refresh()
 
-    dance = pipe(wave, args.genre, opts, progress=progress)
-    for bar in bars.values():
-        bar.close()
-    path = dance.save_npz(args.out / "dance.npz")
+    def __enter__(self) -> "_ProgressBars":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _write_dance(dance, out: Path) -> Path:
+    """Write ``out/dance.npz`` and say what it holds (the segments too, for `edit --reroll`); what
+    `generate` and `edit` both write."""
+    path = dance.save_npz(out / "dance.npz")
     print(f"wrote {path} ({dance.duration:.1f} s, {len(dance.primitives)} primitives, genre {dance.genre})")
+    if dance.edits:
+        last = dance.edits[-1]
+        frames = ", ".join(f"{a / dance.fps:.1f}-{b / dance.fps:.1f} s" for a, b in last["frames"])
+        print(f"edit {len(dance.edits)}: {last['op']} of segment(s) {', '.join(map(str, last['segments']))} "
+              f"(seed {last['seed']}); changed {frames}")
+    print("segments: " + ", ".join(f"{i}: {a:.1f}-{b:.1f} s" for i, (a, b) in enumerate(dance.segment_ranges())))
+    return path
+
+
+def _reroll_segments(text: str) -> list[int]:
+    """'3,4' -> [3, 4]; InputError for anything else."""
+    try:
+        segments = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        segments = []
+    if not segments:
+        raise checks.InputError(f"--reroll takes segment numbers separated by commas, like 3,4, not {text!r}.")
+    return segments
+
+
+def _copy_move(text: str) -> tuple[float, float, bool]:
+    """'12.5:40' or '12.5:40:mirror' -> (12.5, 40.0, mirrored); InputError for anything else."""
+    parts = text.split(":")
+    mirrored = len(parts) == 3 and parts[2].strip().lower() == "mirror"
+    try:
+        if len(parts) != 2 and not mirrored:
+            raise ValueError
+        return checks.finite_number(parts[0], "The source time"), checks.finite_number(parts[1], "The target time"), mirrored
+    except (ValueError, checks.InputError):
+        raise checks.InputError(f"--copy-move takes SOURCE_SECONDS:TARGET_SECONDS or SOURCE:TARGET:mirror, "
+                                f"not {text!r}.") from None
+
+
+def _load_dance(path: str):
+    from .dance import Dance
+
+    if not Path(path).is_file():
+        raise checks.InputError(f"Dance file not found: '{path}'.")
+    try:
+        return Dance.load_npz(path)
+    except Exception:  # noqa: BLE001 - any unreadable file is the same mistake for the user
+        raise checks.InputError(f"Cannot read '{path}' as a dance.npz written by `python -m lodge generate`.") from None
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from . import edits
+    from .pipeline import LodgePipeline
+
+    # Everything that can be wrong with the request is checked before the model loads.
+    if args.new_moves and args.reroll is None:
+        raise checks.InputError("--new-moves goes with --reroll.")
+    segments = _reroll_segments(args.reroll) if args.reroll is not None else None
+    moved = _copy_move(args.copy_move) if args.copy_move is not None else None
+    schedule = GenreSchedule.parse(args.genre_schedule) if args.genre_schedule is not None else None
+    if args.checkpoint is not None and not Path(args.checkpoint).is_dir():
+        raise checks.InputError(f"Checkpoint folder not found: '{args.checkpoint}'.")
+    out = _writable_folder(args.out)
+    dance = _load_dance(args.dance)
+    state = edits.EditState.of(dance)
+    seed = checks.check_seed(args.seed) if args.seed is not None else (state.options.seed + len(dance.edits) + 1) % (checks.MAX_SEED + 1)
+    pipe = LodgePipeline.from_pretrained(args.checkpoint, device=args.device)
+    with _ProgressBars() as progress:
+        if segments is not None:
+            edited = pipe.reroll(dance, segments, seed, new_moves=args.new_moves, progress=progress)
+        elif moved is not None:
+            edited = pipe.copy_move(dance, moved[0], moved[1], mirrored=moved[2], seed=seed, progress=progress)
+        else:
+            edited = pipe.restyle(dance, schedule, seed=seed, progress=progress)
+    _write_dance(edited, out)
     return 0
 
 
@@ -198,7 +314,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    handlers = {"generate": _generate, "genres": _genres, "export": _export, "train": _train, "merge": _merge, "evaluate": _evaluate}
+    handlers = {"generate": _generate, "edit": _edit, "genres": _genres, "export": _export, "train": _train, "merge": _merge, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as exc:  # AudioError, GenreError, CheckpointError...

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from .checks import InputError
 from .constants import PRIM_LEN
 
 
-class GenreError(ValueError):
-    """The requested genre is not one the checkpoint knows."""
+class GenreError(InputError):
+    """The requested genre is not one the checkpoint knows (an :class:`lodge.checks.InputError`, so a
+    ValueError, with ``field`` "genre")."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="genre")
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """`Dance`: what the pipeline returns, and its `dance.npz` file form."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,52 @@ class Primitive:
 
 
 @dataclass
+class DanceSource:
+    """What an edit (:mod:`lodge.edits`) needs to regenerate part of a generated dance; saved in its
+    ``dance.npz`` (keys ``source_*``).
+
+    Attributes:
+        music: (T, 35) the song's music features (its beats, tempo and onset strength are the dance's own).
+        options: the resolved :class:`lodge.sampling.SamplingOptions` it was sampled with (``to_dict``).
+        schedule: its genre schedule (:meth:`lodge.schedule.GenreSchedule.to_list`).
+        soft_starts, mirror_starts, beat_aligned: (W, 8) the primitive plan (song frames; an edit may
+            have moved a soft cue).
+        global_raw: (W, 13, 8, 139) the global stage's primitives, each window in its own coordinates.
+        local_motion: (S, 256, 139) every segment as the local stage made it (song coordinates),
+            before post-processing.
+        local_fixed: (S, 256) the frames the local stage wrote exactly (cue frames).
+    """
+
+    music: np.ndarray
+    options: dict[str, Any]
+    schedule: list[list[Any]]
+    soft_starts: np.ndarray
+    mirror_starts: np.ndarray
+    beat_aligned: np.ndarray
+    global_raw: np.ndarray
+    local_motion: np.ndarray
+    local_fixed: np.ndarray
+
+    ARRAYS = ("music", "soft_starts", "mirror_starts", "beat_aligned", "global_raw", "local_motion", "local_fixed")
+
+    def to_npz(self) -> dict[str, np.ndarray]:
+        """The ``source_*`` arrays of a ``dance.npz``."""
+        out = {f"source_{name}": np.asarray(getattr(self, name)) for name in self.ARRAYS}
+        out["source_options"] = np.str_(json.dumps(self.options))
+        out["source_schedule"] = np.str_(json.dumps(self.schedule))
+        return out
+
+    @classmethod
+    def from_npz(cls, data) -> "DanceSource | None":
+        """Read the ``source_*`` arrays back; None when the file has none (older files, real dances)."""
+        if "source_global_raw" not in data:
+            return None
+        arrays = {name: np.array(data[f"source_{name}"]) for name in cls.ARRAYS}
+        return cls(options=json.loads(str(data["source_options"])),
+                   schedule=json.loads(str(data["source_schedule"])), **arrays)
+
+
+@dataclass
 class Dance:
     """A generated (or real) dance at 30 fps.
 
@@ -41,6 +89,11 @@ class Dance:
         device: what generated it ("cpu", "cuda", ...).
         primitive_motion: (P, 8, 139) the motion of each primitive as the global stage made it (the
             cue that steered the local stage), aligned with `primitives`; None for real dances.
+        source: what an edit needs to regenerate part of it (:class:`DanceSource`); None for real
+            dances and for files saved before edits existed.
+        edits: the edits that made it from a generated dance, oldest first, each a JSON-safe dict
+            (``op``: "reroll", "copy_move" or "restyle"; ``segments``; ``seed``; ``frames``: the
+            [start, stop) frame stretches that changed; and the edit's own settings).
     """
 
     motion: np.ndarray
@@ -55,6 +108,8 @@ class Dance:
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     primitive_motion: np.ndarray | None = None
+    source: DanceSource | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def num_frames(self) -> int:
@@ -66,9 +121,16 @@ class Dance:
         """Length in seconds."""
         return self.num_frames / float(self.fps)
 
+    def segment_ranges(self) -> list[tuple[float, float]]:
+        """(start, end) in seconds of each local segment (the units edits regenerate), for labels."""
+        starts = [int(s) for s in self.segment_starts]
+        ends = starts[1:] + [self.num_frames]
+        return [(s / self.fps, e / self.fps) for s, e in zip(starts, ends)]
+
     def save_npz(self, path: str | Path) -> Path:
         """Write the `dance.npz` file (keys: motion, joints, fps, genre, beats, primitive_frames,
-        primitive_kinds, segment_starts, onset_envelope, tempo, primitive_motion)."""
+        primitive_kinds, segment_starts, onset_envelope, tempo, primitive_motion, edits (JSON text),
+        and the ``source_*`` arrays of :class:`DanceSource` when it has them)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -85,6 +147,8 @@ class Dance:
             tempo=np.float32(self.tempo),
             primitive_motion=np.zeros((0, PRIM_LEN, self.motion.shape[1]), np.float32)
             if self.primitive_motion is None else self.primitive_motion.astype(np.float32),
+            edits=np.str_(json.dumps(self.edits)),
+            **({} if self.source is None else self.source.to_npz()),
         )
         return path
 
@@ -110,4 +174,6 @@ class Dance:
                 tempo=float(data["tempo"]) if "tempo" in data else 0.0,
                 primitive_motion=data["primitive_motion"].astype(np.float32)
                 if "primitive_motion" in data and data["primitive_motion"].size else None,
+                source=DanceSource.from_npz(data),
+                edits=json.loads(str(data["edits"])) if "edits" in data else [],
             )

@@ -13,16 +13,19 @@ that each one starts where the previous window's last hard cue put the dancer, a
 segment's origin back, so the dancer travels continuously over the whole song.
 
 The pipeline is a short composition of the stages in :mod:`lodge.stages` (music -> plan -> global ->
-local -> post), which the baselines and edit operations reuse.
+local -> post), which the baselines and the edits (:mod:`lodge.edits`: reroll, copy_move, restyle)
+reuse.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import edits
 from .audio import MusicFeatures
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
 from .config import GenreError  # noqa: F401 - part of the pipeline API
@@ -30,6 +33,7 @@ from .constants import GLOBAL_LEN
 from .dance import Dance
 from .diffusion import GaussianDiffusion
 from .sampling import SamplingOptions
+from .schedule import GenreSchedule, ScheduleError  # noqa: F401 - part of the pipeline API
 from .stages import (
     GlobalInputs, LocalInputs, finish_dance, normalised_music, plan_song, post_process, prepare_music,
     resolve_options, sample_global, sample_local,
@@ -96,7 +100,7 @@ class LodgePipeline:
     def __call__(
         self,
         music: str | Path | MusicFeatures | np.ndarray,
-        genre: str,
+        genre: str | GenreSchedule,
         options: SamplingOptions | None = None,
         progress: ProgressFn | None = None,
         **overrides,
@@ -105,21 +109,28 @@ class LodgePipeline:
 
         Args:
             music: an audio file path, a mono waveform at 15360 Hz, or precomputed MusicFeatures.
-            genre: one of :attr:`genres`.
+            genre: one of :attr:`genres`, or a :class:`lodge.schedule.GenreSchedule` (or its text,
+                "salsa,60:breaking") for a genre per stretch of the song: each window's genre reaches
+                the global stage, each segment's the local stage.
             options: how to sample (:class:`lodge.sampling.SamplingOptions`: seed, sampler, steps, soft,
                 guidance, song limits, ablation and post-processing switches); None: the defaults.
             progress: callback(stage, fraction) for "music", "global" and "local".
             **overrides: SamplingOptions fields to change, e.g. ``pipe(song, "salsa", seed=1, steps=10)``.
 
+        Returns:
+            The :class:`Dance`, holding what later edits need (``dance.source``).
+
         Raises:
             lodge.checks.InputError: an option out of range (a ValueError); TypeError for an unknown one.
-            GenreError: a genre the checkpoint does not know.
+            GenreError: a genre the checkpoint does not know; ScheduleError: a schedule that cannot be
+                read or changes genre after the song ends (both InputErrors).
         """
         opts = self.resolve_options(options, **overrides)
-        genre_id = self.genre_index(genre)
+        schedule = GenreSchedule.coerce(genre).resolved(self.genres)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         features = prepare_music(music, opts)
+        schedule.check_song(features.num_frames)
         if progress:
             progress("music", 1.0)
         timings["music"] = time.perf_counter() - t0
@@ -129,12 +140,39 @@ class LodgePipeline:
         music_t = normalised_music(self, features.features, plan.num_windows * GLOBAL_LEN)
 
         t1 = time.perf_counter()
-        glob = sample_global(self, GlobalInputs(music_t, np.full(plan.num_windows, genre_id), plan),
+        glob = sample_global(self, GlobalInputs(music_t, schedule.window_genres(plan, self.genres), plan),
                              opts, generator, progress)
         timings["global"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        local = sample_local(self, LocalInputs(music_t, np.full(plan.num_segments, genre_id), plan, glob.primitives),
-                             opts, generator, progress)
+        local = sample_local(self, LocalInputs(music_t, schedule.segment_genres(plan, self.genres), plan,
+                                               glob.primitives), opts, generator, progress)
         motion = post_process(*local.song_motion(), opts)
         timings["local"] = time.perf_counter() - t2
-        return finish_dance(motion, features, plan, glob.primitives, opts, self.genres[genre_id], self.device, timings)
+        dance = finish_dance(motion, features, plan, glob.primitives, opts, str(schedule), self.device, timings)
+        dance.source = edits.dance_source(features, opts, schedule, plan, glob.raw, local)
+        return dance
+
+    # ------------------------------------------------------------------ edits (lodge.edits)
+
+    @torch.no_grad()
+    def reroll(self, dance: Dance, segments: int | Sequence[int], seed: int, new_moves: bool = False,
+               progress: ProgressFn | None = None) -> Dance:
+        """A new dance with ``segments`` (numbered from 0, :meth:`Dance.segment_ranges`) regenerated with
+        ``seed``: new transitions between the same primitives, or with ``new_moves`` new soft
+        primitives too; every other frame is unchanged (:func:`lodge.edits.reroll`)."""
+        return edits.reroll(self, dance, segments, seed, new_moves=new_moves, progress=progress)
+
+    @torch.no_grad()
+    def copy_move(self, dance: Dance, source_seconds: float, target_seconds: float, mirrored: bool = False,
+                  seed: int = 0, progress: ProgressFn | None = None) -> Dance:
+        """A new dance with the move shown at ``source_seconds`` (optionally mirrored) placed at the beat
+        nearest ``target_seconds``; only the segment it lands in is regenerated (:func:`lodge.edits.copy_move`)."""
+        return edits.copy_move(self, dance, source_seconds, target_seconds, mirrored=mirrored, seed=seed,
+                               progress=progress)
+
+    @torch.no_grad()
+    def restyle(self, dance: Dance, schedule: str | GenreSchedule, seed: int = 0,
+                progress: ProgressFn | None = None) -> Dance:
+        """A new dance with a new genre schedule; only the segments whose genre changed are regenerated
+        (:func:`lodge.edits.restyle`)."""
+        return edits.restyle(self, dance, schedule, seed=seed, progress=progress)

@@ -64,13 +64,21 @@ class PrimitivePlan:
         return np.array([KIND_HARD] * N_HARD + [KIND_SOFT] * N_SOFT, dtype=np.int64)
 
 
-def _bar_frames(beats: np.ndarray) -> int:
+def bar_frames(beats: np.ndarray) -> int:
     """Frames per bar (4 beats) from the median beat interval; a 120 BPM bar when beats are too few."""
     if len(beats) >= 3:
         interval = float(np.median(np.diff(np.sort(beats))))
         if 6 <= interval <= 60:
             return int(round(4 * interval))
     return 2 * FPS
+
+
+def soft_cue_range(segment: int, num_frames: int) -> tuple[int, int]:
+    """[lo, hi): the frames a soft cue of ``segment`` must lie in, in a song of ``num_frames`` frames:
+    at least :data:`EDGE_MARGIN` frames from the segment's ends and, in the song's last segment,
+    inside the song (the padding is cut off later)."""
+    lo = segment * SEG_LEN + EDGE_MARGIN
+    return lo, min((segment + 1) * SEG_LEN - EDGE_MARGIN, max(num_frames - EDGE_MARGIN, lo + 2 * PRIM_LEN))
 
 
 def plan_primitives(num_frames: int, beats: np.ndarray, strength: np.ndarray | None = None) -> PrimitivePlan:
@@ -85,17 +93,14 @@ def plan_primitives(num_frames: int, beats: np.ndarray, strength: np.ndarray | N
     beats = np.unique(np.asarray(beats, dtype=np.int64))
     num_segments = max(1, int(np.ceil(num_frames / SEG_LEN)))
     num_windows = int(np.ceil(num_segments / SEGS_PER_WINDOW))
-    bar = _bar_frames(beats)
+    bar = bar_frames(beats)
     half = PRIM_LEN // 2
     soft = np.zeros((num_windows, N_SOFT), dtype=np.int64)
     mirror = np.full((num_windows, N_SOFT), -1, dtype=np.int64)
     aligned = np.zeros((num_windows, N_SOFT), dtype=bool)
     for seg in range(num_windows * SEGS_PER_WINDOW):
         w, local = divmod(seg, SEGS_PER_WINDOW)
-        seg_start = seg * SEG_LEN
-        lo = seg_start + EDGE_MARGIN  # a cue must fit in [lo, hi)
-        # In the song's last segment, keep the cues inside the song (the padding is cut off later).
-        hi = min(seg_start + SEG_LEN - EDGE_MARGIN, max(num_frames - EDGE_MARGIN, lo + 2 * PRIM_LEN))
+        lo, hi = soft_cue_range(seg, num_frames)
         mid = (lo + hi) // 2
         for j, (a, b) in enumerate(((lo, mid), (mid, hi))):
             idx = N_SOFT // SEGS_PER_WINDOW * local + j
