@@ -24,17 +24,6 @@ MOVES = [("New transitions (same moves)", "transitions"), ("New moves", "moves")
 CONCURRENCY_ID = "dance"  # generations and edits share one queue slot: one diffusion at a time
 
 
-class SegmentChoice(gr.CheckboxGroup):
-    """The segments to re-roll: a CheckboxGroup whose values reach the handler unchecked, so that the
-    library says which segments exist (a template of CheckboxGroup: the page draws it as one, and Gradio
-    keeps the class when an update re-creates it for a session)."""
-
-    is_template = True
-
-    def preprocess(self, payload):  # noqa: D102
-        return payload
-
-
 @dataclass
 class EditPanel:
     """The panel's components."""
@@ -43,7 +32,7 @@ class EditPanel:
     state: gr.State
     versions: gr.Dropdown
     undo: gr.Button
-    segments: SegmentChoice
+    segments: gr.CheckboxGroup
     seed: gr.Number
     dice: gr.Button
     moves: gr.Radio
@@ -69,7 +58,7 @@ def build(genres: list[str]) -> EditPanel:
             versions = gr.Dropdown(label="Versions", choices=[], interactive=True, scale=4, elem_id="lodge-versions",
                                    info="Choose one to watch it and download its files; edits start from it.")
             undo = gr.Button("↶ Undo", scale=1, min_width=90, elem_id="lodge-undo")
-        segments = SegmentChoice(label="Segments to re-roll (8.5 s each; the dashed joins on the timeline)",
+        segments = gr.CheckboxGroup(label="Segments to re-roll (8.5 s each; the dashed joins on the timeline)",
                                     choices=[], elem_id="lodge-segments")
         with gr.Row(equal_height=True, elem_id="lodge-reroll-row"):
             seed = gr.Number(value=1, precision=0, label="Edit seed", minimum=0, scale=2, elem_id="lodge-edit-seed",
@@ -91,8 +80,6 @@ def build(genres: list[str]) -> EditPanel:
         music = gr.File(label="its music", visible=False)
         dance_out = gr.File(label="this version's dance.npz", visible=False)
     state = gr.State(None)
-    for component in (seed, copy_from, copy_to):  # the library's sentences answer bad values
-        component.preprocess = lambda payload: payload  # type: ignore[method-assign]
     return EditPanel(accordion, state, versions, undo, segments, seed, dice, moves, reroll, copy_from, copy_to,
                      mirrored, copy, schedule, restyle, dance_file, music, dance_out)
 
@@ -117,6 +104,12 @@ def _show(history, v, video=True) -> tuple:
             gr.update(choices=edits.segment_choices(v)), history)
 
 
+def _file(value) -> str | None:
+    """A file input's path (the edit events skip Gradio's preprocessing, which would refuse a segment
+    outside the choices or a seed under the minimum with its own words: the library says what is wrong)."""
+    return value.get("path") if isinstance(value, dict) else value
+
+
 def _segments(values) -> list:
     """The checked segments as numbers ("3" from an API client too)."""
     values = [] if values is None else values if isinstance(values, (list, tuple)) else [values]
@@ -128,7 +121,8 @@ def make_handlers(editor: edits.Editor):
 
     def run(history, op, kwargs, dance_file, music, progress):
         try:
-            for history, v in editor.edit(history, op, kwargs, dance_file, music, ProgressReport(progress)):
+            for history, v in editor.edit(history, op, kwargs, _file(dance_file), _file(music),
+                                          ProgressReport(progress)):
                 yield _show(history, v, video=v["video"] is not None)
         except UserError as err:
             raise page_error(err) from err
@@ -199,7 +193,8 @@ def wire(panel: EditPanel, editor: edits.Editor, shown: list) -> None:
     p = panel
     outputs = [p.dance_out, *shown, p.versions, p.segments, p.state]
     video = shown[0]
-    common = dict(outputs=outputs, show_progress_on=[video], concurrency_id=CONCURRENCY_ID)
+    # preprocess=False: the values as sent (see _file), so the library's checks answer bad ones.
+    common = dict(outputs=outputs, show_progress_on=[video], concurrency_id=CONCURRENCY_ID, preprocess=False)
     new_seed = dict(fn=lambda: random.randint(0, 2**31 - 1), outputs=p.seed, api_visibility="private", queue=False)
     api = [p.dance_file, p.music, p.state]
     p.reroll.click(reroll, [p.segments, p.seed, p.moves, *api], api_name="reroll", **common).success(**new_seed)

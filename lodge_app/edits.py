@@ -183,7 +183,7 @@ class Editor:
                                                                           self.studio.device == "cpu" else 512)
             music_path = Path(music) if music and Path(music).is_file() else None
             fresh = new_history(result, music_path, request, workspace.safe_stem(path.name.removesuffix(".dance.npz")),
-                                label=f"sent {path.name[:48]}")
+                                label=f"sent {path.name if len(path.name) <= 48 else path.name[:47] + '…'}")
             return dance, fresh, 1
         current = version(history)
         npz = Path(current["npz"]) if current.get("npz") else None
