@@ -20,6 +20,7 @@ from .estimate import ProgressReport
 
 log = logging.getLogger("lodge_app")
 
+DICE_ICON = Path(__file__).resolve().parent / "assets" / "dice.svg"  # 🎲 as a picture: it shows without emoji fonts
 MOVES = [("New transitions (same moves)", "transitions"), ("New moves", "moves")]
 CONCURRENCY_ID = "dance"  # generations and edits share one queue slot: one diffusion at a time
 
@@ -54,24 +55,24 @@ def build(genres: list[str]) -> EditPanel:
         gr.Markdown("Keep what you like and regenerate the rest: every edit makes a new version, and every "
                     "frame outside the edited stretch (orange on the timeline and in the video) stays as it was.",
                     elem_id="lodge-edit-help")
-        with gr.Row(equal_height=True, elem_id="lodge-versions-row"):
+        with gr.Row(equal_height=False, elem_id="lodge-versions-row"):
             versions = gr.Dropdown(label="Versions", choices=[], interactive=True, scale=4, elem_id="lodge-versions",
                                    info="Choose one to watch it and download its files; edits start from it.")
             undo = gr.Button("↶ Undo", scale=1, min_width=90, elem_id="lodge-undo")
         segments = gr.CheckboxGroup(label="Segments to re-roll (8.5 s each; the dashed joins on the timeline)",
                                     choices=[], elem_id="lodge-segments")
-        with gr.Row(equal_height=True, elem_id="lodge-reroll-row"):
+        with gr.Row(equal_height=False, elem_id="lodge-reroll-row"):
             seed = gr.Number(value=1, precision=0, label="Edit seed", minimum=0, scale=2, elem_id="lodge-edit-seed",
                              info="A new one is drawn after each edit.")
-            dice = gr.Button("🎲", scale=0, min_width=52, elem_id="lodge-edit-dice")
+            dice = gr.Button("Random", icon=str(DICE_ICON), scale=0, min_width=110, elem_id="lodge-edit-dice")
             moves = gr.Radio(MOVES, value="transitions", label="Re-roll makes", scale=4, elem_id="lodge-moves")
         reroll = gr.Button("Re-roll the chosen segments", variant="primary", elem_id="lodge-reroll")
-        with gr.Row(equal_height=True, elem_id="lodge-copy-row"):
+        with gr.Row(equal_height=False, elem_id="lodge-copy-row"):
             copy_from = gr.Number(value=0, label="Copy the move at (s)", minimum=0, elem_id="lodge-copy-from")
             copy_to = gr.Number(value=0, label="to the beat nearest (s)", minimum=0, elem_id="lodge-copy-to")
             mirrored = gr.Checkbox(value=False, label="mirrored", elem_id="lodge-mirrored")
             copy = gr.Button("Copy move", elem_id="lodge-copy")
-        with gr.Row(equal_height=True, elem_id="lodge-restyle-row"):
+        with gr.Row(equal_height=False, elem_id="lodge-restyle-row"):
             schedule = gr.Textbox(label="Genre per stretch", placeholder="salsa, 60: breaking", scale=4,
                                   elem_id="lodge-schedule",
                                   info=f"A genre, then 'SECONDS: genre' for each change. Known: {', '.join(genres)}.")

@@ -39,7 +39,10 @@ CSS = """
 #lodge-summary table { width: 100%; }
 #lodge-summary td:first-child { white-space: nowrap; width: 1%; padding-right: 1.2em; }
 #lodge-model-error { border: 1px solid #D55E00; border-radius: 8px; padding: 0.6em 1em; background: #fff4ec; }
-#lodge-edit-dice { max-width: 60px; min-width: 52px; font-size: 1.3em; }
+#lodge-versions-row, #lodge-reroll-row, #lodge-copy-row, #lodge-restyle-row { align-items: flex-end; }
+#lodge-edit-dice { max-width: 130px; margin-bottom: 6px; }
+#lodge-edit-dice img { width: 1.4em; height: 1.4em; }
+#lodge-undo, #lodge-copy, #lodge-restyle { margin-bottom: 6px; }
 #lodge-edit-help p { margin: 0 0 0.3em 0; font-size: 0.92em; }
 footer { opacity: 0.7; }
 """
