@@ -223,4 +223,8 @@ def test_edit_panel_reroll_and_undo(page, server):
                            timeout=30_000)
     assert _error_text(page) == "", _error_text(page)
     assert "reroll" not in page.locator("#lodge-summary").inner_text()
+    versions.click()  # choosing a version shows it again, without rendering anything
+    page.get_by_role("option", name="v2 reroll 0").click()
+    page.get_by_text("reroll of segment(s) 0").wait_for(timeout=30_000)
+    assert _error_text(page) == "", _error_text(page)
     assert "Traceback" not in page.content()
