@@ -33,3 +33,20 @@ def audio_user_error(err: AudioError) -> UserError:
     else:
         message = str(err)
     return UserError(message, title=err.title)
+
+
+def edit_user_error(err: Exception) -> UserError:
+    """An edit the library refused (:class:`lodge.edits.EditError` and the other InputErrors an edit
+    raises: an unknown genre, an unreadable schedule, a seed out of range), titled by its type; the
+    library's one sentence is the message."""
+    from lodge.config import GenreError
+    from lodge.edits import EditTimeError, NotEditableError, SegmentError
+    from lodge.schedule import ScheduleError
+
+    titles = ((SegmentError, "Segment out of range"), (EditTimeError, "Time outside the song"),
+              (NotEditableError, "Dance cannot be edited"), (ScheduleError, "Unreadable genre schedule"),
+              (GenreError, "Unknown genre"))
+    title = next((t for kind, t in titles if isinstance(err, kind)), None)
+    if title is None:  # check_seed's sentence starts "The seed ..."
+        title = "Seed out of range" if str(err).lower().startswith("the seed") else "Cannot edit"
+    return UserError(str(err), title=title)

@@ -12,9 +12,11 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def summary_markdown(dance, timings: dict[str, float], device: str, options: SamplingOptions) -> str:
+def summary_markdown(dance, timings: dict[str, float], device: str, options: SamplingOptions,
+                     extra: list[tuple[str, str]] | None = None) -> str:
     """The short report shown under the video; ``options`` as the dance was sampled (resolved for the
-    checkpoint, :meth:`lodge.pipeline.LodgePipeline.resolve_options`: the real strength and step count)."""
+    checkpoint, :meth:`lodge.pipeline.LodgePipeline.resolve_options`: the real strength and step count);
+    ``extra``: more (name, text) rows at the end (an edit's)."""
     kinds = [p.kind for p in dance.primitives]
     n_hard, n_soft = kinds.count("hard"), len(kinds) - kinds.count("hard")
     tempo = f"{dance.tempo:.0f} BPM" if dance.tempo else "not detected"
@@ -34,6 +36,7 @@ def summary_markdown(dance, timings: dict[str, float], device: str, options: Sam
                      f"beat sync {'on' if options.beat_sync else 'off'}"),
         ("Time", f"{timings.get('total', sum(timings.values())):.1f} s in all: {stage_text}"),
         ("Device", device),
+        *(extra or []),
     ]
     table = "\n".join(f"| **{k}** | {v} |" for k, v in rows)
     return f"| | |\n|---|---|\n{table}\n"

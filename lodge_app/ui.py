@@ -10,6 +10,7 @@ import gradio as gr
 
 from lodge.checks import format_duration
 
+from . import edit_panel, edits, workspace
 from .audio_info import probe_seconds
 from .estimate import ProgressReport, format_seconds
 from .errors import UserError, without_paths
@@ -38,6 +39,11 @@ CSS = """
 #lodge-summary table { width: 100%; }
 #lodge-summary td:first-child { white-space: nowrap; width: 1%; padding-right: 1.2em; }
 #lodge-model-error { border: 1px solid #D55E00; border-radius: 8px; padding: 0.6em 1em; background: #fff4ec; }
+#lodge-versions-row, #lodge-reroll-row, #lodge-copy-row, #lodge-restyle-row { align-items: flex-end; }
+#lodge-edit-dice { max-width: 130px; margin-bottom: 6px; }
+#lodge-edit-dice img { width: 1.4em; height: 1.4em; }
+#lodge-undo, #lodge-copy, #lodge-restyle { margin-bottom: 6px; }
+#lodge-edit-help p { margin: 0 0 0.3em 0; font-size: 0.92em; }
 footer { opacity: 0.7; }
 """
 
@@ -79,11 +85,13 @@ def make_handlers(studio: Studio):
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                  video_size, video_fps, beat_sync=None, progress=gr.Progress()):
-        """Generate a dance for the music and return the video, timeline, GLB, downloads and summary."""
+        """Generate a dance for the music and return the video, timeline, GLB, downloads and summary (and,
+        for the edit panel, the session's new history of versions)."""
         try:
             options = read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                                    video_size, video_fps, beat_sync, max_seconds=studio.settings.max_seconds)
             result = studio.generate(music, options, ProgressReport(progress))
+            history = edits.new_history(result, Path(music), options, workspace.safe_stem(Path(music).name))
         except UserError as err:
             # The title leads the message too: Gradio 6.31's page titles every toast of a queued event "Error"
             # (it reads `_title`), so the words that say what went wrong must be in the body as well.
@@ -95,7 +103,7 @@ def make_handlers(studio: Studio):
             raise gr.Error(f"Something went wrong ({type(err).__name__}). The details are in the server log; "
                            "please try again or with other settings.", title="Unexpected error") from err
         return (str(result.video), str(result.timeline) if result.timeline else None,
-                str(result.glb) if result.glb else None, [str(p) for p in result.files], result.summary)
+                str(result.glb) if result.glb else None, [str(p) for p in result.files], result.summary, history)
 
     def estimate(music, length_mode, first_seconds, quality, steps, video_size, video_fps, body) -> str:
         """The time estimate under the quality choice, for the chosen music (or a 1-minute song)."""
@@ -215,6 +223,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 video = gr.Video(label="Dance video", elem_id="lodge-video", autoplay=False, height=460)
                 timeline = gr.Image(label="Timeline: beats, segments and the dance primitives", type="filepath",
                                     interactive=False, elem_id="lodge-timeline")
+                panel = edit_panel.build(genres)
                 with gr.Row(equal_height=False):
                     # A dark backdrop: the viewer lights the mannequin bright and pale, which vanished on the
                     # page's near-white; its camera frames the whole dance, travel included.
@@ -227,8 +236,12 @@ def build_demo(studio: Studio) -> gr.Blocks:
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                   video_size, video_fps, beat_sync]
         _ranges_checked_by_read_options(seed, first_seconds, soft, steps, video_size, video_fps)
-        run.click(generate, inputs=inputs, outputs=[video, timeline, model3d, files, summary], api_name="generate",
-                  show_progress_on=[video])
+        shown = [video, timeline, model3d, files, summary]
+        run.click(generate, inputs=inputs, outputs=[*shown, panel.state], api_name="generate",
+                  show_progress_on=[video], concurrency_id=edit_panel.CONCURRENCY_ID).success(
+            edit_panel.on_generated, panel.state, [panel.accordion, panel.dance_out, panel.versions, panel.segments],
+            api_visibility="private", queue=False)
+        edit_panel.wire(panel, edits.Editor(studio), shown)
         shuffle.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_visibility="private", queue=False)
         length_mode.change(lambda m: gr.update(visible=m == "first"), length_mode, first_seconds,
                            api_visibility="private", queue=False)

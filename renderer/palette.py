@@ -23,6 +23,7 @@ GRID_COLOR = "#A9AEB8"
 BEAT_COLOR = "#4A4F59"
 SEGMENT_COLOR = "#7A3E9D"
 ENVELOPE_COLOR = "#8C93A0"
+EDIT_COLOR = "#E69F00"  # orange: the stretch the last edit regenerated (video border, timeline shading)
 
 
 def rgb(color: str) -> np.ndarray:

@@ -11,6 +11,7 @@ from lodge.constants import PARENTS
 from lodge.dance import Dance
 
 from . import palette
+from .marks import edited_stretches
 
 THUMB_IN = 0.62  # thumbnail side, inches
 
@@ -91,7 +92,8 @@ def render_timeline(dance: Dance, out_path: str | os.PathLike, music_path: str |
 
     Top band: pose thumbnails (front view, mid-primitive pose) in the primitive's colour, joined to
     their place in time. Main band: the onset envelope (or loudness), beat ticks, segment joins and one
-    coloured span per primitive (hard, soft, mirrored soft).
+    coloured span per primitive (hard, soft, mirrored soft); the stretch the dance's last edit
+    regenerated is shaded orange, with a bar under the time axis.
     """
     import matplotlib
 
@@ -111,6 +113,10 @@ def render_timeline(dance: Dance, out_path: str | os.PathLike, music_path: str |
     ax.set_xlim(0, duration)
     ax.set_ylim(0, 1.12)
 
+    edited = [(a / dance.fps, b / dance.fps) for a, b in edited_stretches(dance)]
+    for a, b in edited:  # the stretch the last edit regenerated, behind everything else
+        ax.axvspan(a, b, color=palette.EDIT_COLOR, alpha=0.25, lw=0, zorder=0)
+        ax.hlines(-0.03, a, b, color=palette.EDIT_COLOR, lw=5, zorder=4, clip_on=False)
     for span in spans:
         ax.axvspan(span.start, span.end, color=span.color, alpha=0.85 if span.kind == "hard" else 0.7, lw=0,
                    hatch="///" if span.kind == "soft_mirror" else None, zorder=1)
@@ -147,6 +153,9 @@ def render_timeline(dance: Dance, out_path: str | os.PathLike, music_path: str |
                 Line2D([], [], color=palette.SEGMENT_COLOR, lw=1.4, ls="--", label="segment join")]
     if env_label:
         handles.append(Patch(facecolor=palette.ENVELOPE_COLOR, alpha=0.45, label=env_label))
+    if edited:
+        op = str(dance.edits[-1].get("op", "edit")).replace("_", " ")
+        handles.append(Patch(facecolor=palette.EDIT_COLOR, alpha=0.5, label=f"edited ({op})"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=8,
                bbox_to_anchor=(0.5, 0.0))
     title = f"{dance.genre} · {duration:.1f} s"

@@ -13,6 +13,7 @@ from . import palette
 from .body import make_body
 from .camera import camera_path
 from .encode import VideoEncoder
+from .marks import edited_mask, mark_edited
 
 Progress = Callable[[int, int], None]
 
@@ -22,7 +23,8 @@ def render_frames(dance: Dance, size: int = 512, fps: int = 30, body: str = "man
     """Yield (H, W, 3) uint8 frames of the dance at `fps` (a divisor of the dance's frame rate).
 
     The scene is built once; each frame only re-poses the body's vertex buffer, moves the camera
-    and paints the floor.
+    and paints the floor. The frames the dance's last edit regenerated get an orange border and an
+    "edited" tag (:mod:`renderer.marks`).
     """
     from .stage import Stage  # imports pyrender/OpenGL lazily
 
@@ -31,10 +33,12 @@ def render_frames(dance: Dance, size: int = 512, fps: int = 30, body: str = "man
     pelvis = the_body.positions[:, 0]
     cameras = camera_path(pelvis, the_body.floor_height, camera, fps=dance.fps)
     tints, _ = palette.cue_tints(dance.primitives, dance.num_frames)
+    edited = edited_mask(dance)  # the last edit's stretch gets a border and an "edited" tag
     stage = Stage(the_body, cameras, tints, size=size, antialias=antialias)
     try:
         for frame in range(0, dance.num_frames, step):
-            yield stage.render(frame)
+            image = stage.render(frame)
+            yield mark_edited(image) if edited[frame] else image
     finally:
         stage.close()
 

@@ -302,3 +302,86 @@ def test_refused_upload_is_deleted_and_paths_are_refused(client, server, tmp_pat
     with pytest.raises(Exception) as excinfo:  # a server path instead of an upload
         _generate(client, handle_file("/etc/passwd"))
     assert "Traceback" not in str(excinfo.value)
+
+
+# ---------------------------------------------------------------------- the edit panel's endpoints
+
+def _dance_npz(files) -> Path:
+    return next(Path(f) for f in files if Path(f).name.endswith(".dance.npz"))
+
+
+def test_edit_endpoints_are_listed(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    params = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]]
+              for name in ("/reroll", "/copy_move", "/restyle", "/undo")}
+    assert params == {"/reroll": ["segments", "seed", "moves", "dance_file", "music"],
+                      "/copy_move": ["source_seconds", "target_seconds", "mirrored", "seed", "dance_file", "music"],
+                      "/restyle": ["schedule", "seed", "dance_file", "music"], "/undo": []}
+    assert len(endpoints["/generate"]["returns"]) == 5  # the session state the panel needs is not returned
+
+
+def test_edit_reroll_keeps_the_rest_and_undo_goes_back(server, tmp_path):
+    """Generate 10 s (two segments), re-roll segment 0 of the session's dance: frames outside it are the
+    original's, inside they differ; a segment outside the dance is refused with a sentence; undo returns
+    the original. Then the same dance.npz sent by another client: a time outside the song, an unknown
+    genre and a file without edit data are refused; a genre change on it works, with its music."""
+    client = Client(server.url, verbose=False)  # a session of its own
+    *_, files, _summary = _generate(client, handle_file(str(EXAMPLE)), first_seconds=10.0)
+    original = _dance_npz(files)
+    with np.load(original) as data:
+        before = data["motion"]
+    assert before.shape == (300, 139)
+
+    dance, video, timeline, glb, new_files, summary, version, segments = client.predict(
+        [0], 5, "transitions", api_name="/reroll")
+    with np.load(dance) as data:
+        after = data["motion"]
+        assert json.loads(str(data["edits"]))[-1]["segments"] == [0]
+    np.testing.assert_allclose(after[256:], before[256:], atol=1e-6)
+    assert np.abs(after[:256] - before[:256]).max() > 1e-3
+    assert _video_path(video).stat().st_size > 0 and Path(timeline).stat().st_size > 0
+    assert Path(glb).read_bytes()[:4] == b"glTF" and _dance_npz(new_files).name == Path(dance).name
+    assert "reroll of segment(s) 0 with seed 5" in summary
+    labels = [label for label, _ in version["choices"]]
+    assert labels == ["v1 original", "v2 reroll 0"] and version["value"] == 2
+    assert [label for label, _ in segments["choices"]] == ["0: 0.0–8.5 s", "1: 8.5–10.0 s"]
+
+    with pytest.raises(Exception) as excinfo:
+        client.predict([5], 1, "transitions", api_name="/reroll")
+    _assert_error(excinfo, "segment 5 is outside this dance", "0 to 1")
+    assert excinfo.value.title == "Segment out of range"
+
+    dance, video, *_, version, _segments = client.predict(api_name="/undo")
+    with np.load(dance) as data:
+        np.testing.assert_array_equal(data["motion"], before)
+    assert version["value"] == 1 and _video_path(video).is_file()
+    with pytest.raises(Exception) as excinfo:
+        client.predict(api_name="/undo")
+    _assert_error(excinfo, "nothing to undo")
+
+    other = Client(server.url, verbose=False)
+    with pytest.raises(Exception) as excinfo:
+        other.predict(2.0, 99.0, False, 1, handle_file(str(original)), api_name="/copy_move")
+    _assert_error(excinfo, "99 s is outside the song")
+    assert excinfo.value.title == "Time outside the song"
+    with pytest.raises(Exception) as excinfo:
+        other.predict("hiphop, 5: polka", 1, handle_file(str(original)), api_name="/restyle")
+    _assert_error(excinfo, "polka")
+    from lodge.dance import Dance
+
+    old = Dance.load_npz(original)
+    old.source = None  # as saved before edits existed
+    old_file = old.save_npz(tmp_path / "old.dance.npz")
+    with pytest.raises(Exception) as excinfo:
+        other.predict([0], 1, "transitions", handle_file(str(old_file)), api_name="/reroll")
+    _assert_error(excinfo, "no edit data", "generate it again")
+    assert excinfo.value.title == "Dance cannot be edited"
+
+    dance, video, *_, version, _segments = other.predict("hiphop, 5: salsa", 2, handle_file(str(original)),
+                                                         handle_file(str(EXAMPLE)), api_name="/restyle")
+    with np.load(dance) as data:
+        assert str(data["genre"]) == "hiphop,5:salsa"
+        np.testing.assert_allclose(data["motion"][:256], before[:256], atol=1e-6)  # segment 0 stays hiphop
+    assert [label for label, _ in version["choices"]][-1] == "v2 genres hiphop,5:salsa"
+    if shutil.which("ffprobe"):
+        assert sorted(s["codec_name"] for s in _probe(_video_path(video))["streams"]) == ["aac", "h264"]

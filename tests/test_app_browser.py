@@ -160,3 +160,71 @@ def test_a_refused_song_has_a_toast_that_says_what_went_wrong(page, tmp_path):
     text_shown = toast.inner_text()
     assert "notes.mp3" in text_shown and "Traceback" not in text_shown, text_shown
     assert "Not a music file" in text_shown or "Unreadable music" in text_shown, text_shown
+
+
+DOCS = REPO / "docs"
+
+
+def test_edit_panel_reroll_and_undo(page, server):
+    """A fresh page: generate 10 s (two segments), re-roll segment 0 from the edit panel, undo; the versions
+    list says where the dance is, and a picture of the panel goes to docs/edit_panel.png."""
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.wait_for_selector("#lodge-generate", timeout=60_000)
+    assert not page.locator("#lodge-edit").is_visible()  # no dance yet
+    page.locator("#lodge-music input[type=file]").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#lodge-music audio, #lodge-music .waveform-container, #lodge-music wave", timeout=30_000,
+                           state="attached")
+    page.locator("#lodge-genre input").click()
+    page.get_by_role("option", name="salsa").click()
+    page.get_by_text("Advanced", exact=True).click()
+    page.get_by_label("First N seconds").check()
+    for selector, value in (("#lodge-first-seconds input[type=number]", "10"), ("#lodge-steps input[type=number]", "3")):
+        box = page.locator(selector)
+        box.fill(value)
+        box.press("Enter")
+    page.locator("#lodge-size input").click()
+    page.get_by_role("option", name="Small · 256 px").click()
+    page.get_by_label("15 fps (renders faster)").check()
+    page.locator("#lodge-generate").click()
+
+    page.locator("#lodge-edit").wait_for(state="visible", timeout=180_000)
+    versions = page.locator("#lodge-versions input")
+    page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v1 original'",
+                           timeout=30_000)
+    segments = page.locator("#lodge-segments")
+    assert "0: 0.0–8.5 s" in segments.inner_text() and "1: 8.5–10.0 s" in segments.inner_text()
+    segments.get_by_label("0: 0.0–8.5 s").check()
+    page.locator("#lodge-reroll").click()
+    page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v2 reroll 0'",
+                           timeout=120_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#lodge-video video'); return v && v.readyState >= 1; }",
+        timeout=120_000)
+    page.wait_for_timeout(2000)  # the timeline image and the summary settle
+    assert _error_text(page) == "", _error_text(page)
+    assert "reroll of segment(s) 0" in page.locator("#lodge-summary").inner_text()
+
+    versions.click()  # the list of versions, open, in the picture
+    page.get_by_role("option", name="v1 original").wait_for(timeout=10_000)
+    assert page.get_by_role("option", name="v2 reroll 0").count() == 1
+    scroll_x, scroll_y = page.evaluate("() => [window.scrollX, window.scrollY]")
+    boxes = [page.locator(sel).bounding_box() for sel in ("#lodge-timeline", "#lodge-edit")]
+    boxes = [dict(b, x=b["x"] + scroll_x, y=b["y"] + scroll_y) for b in boxes]  # page, not viewport, coordinates
+    top = min(b["y"] for b in boxes) - 8
+    bottom = max(b["y"] + b["height"] for b in boxes) + 8
+    left = min(b["x"] for b in boxes) - 8
+    right = max(b["x"] + b["width"] for b in boxes) + 8
+    page.screenshot(path=str(DOCS / "edit_panel.png"), full_page=True,
+                    clip={"x": left, "y": top, "width": right - left, "height": bottom - top})
+    page.keyboard.press("Escape")
+
+    page.locator("#lodge-undo").click()
+    page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v1 original'",
+                           timeout=30_000)
+    assert _error_text(page) == "", _error_text(page)
+    assert "reroll" not in page.locator("#lodge-summary").inner_text()
+    versions.click()  # choosing a version shows it again, without rendering anything
+    page.get_by_role("option", name="v2 reroll 0").click()
+    page.get_by_text("reroll of segment(s) 0").wait_for(timeout=30_000)
+    assert _error_text(page) == "", _error_text(page)
+    assert "Traceback" not in page.content()
