@@ -230,6 +230,7 @@ class Editor:
             raise UserError(f"The edit could not be made: {without_paths(str(err))}", title="Edit failed") from err
 
         n = history["next"]
+        parent_folder = Path(version(history, parent)["folder"])  # its video's chunks are reused
         stem = history.get("stem") or "dance"
         root = workspace.job_root(self.studio.workdir)
         out = Path(tempfile.mkdtemp(prefix=f"{stem}_v{n}_", dir=root))
@@ -246,7 +247,7 @@ class Editor:
         yield history, version(history, n)
 
         video = render_video_file(edited, music_path, out, name, request, stages, self.studio.settings.smpl_dir,
-                                  share=0.95)
+                                  share=0.95, reuse=parent_folder)
         result = add_video_outputs(result, edited, video, out, name)
         timings["render"] = time.perf_counter() - t_render
         result.summary = self._summary(edited, timings, t_start)
@@ -257,7 +258,8 @@ class Editor:
 
     def _weights(self, dance, op: str, kwargs: dict, request: Request) -> dict[str, float]:
         """Progress weights: the diffusion of the edited segments (estimated as that much music) and the
-        video of the whole dance."""
+        video of about one segment more (the chunks the edit changes, and the follow camera's reach past
+        it; :mod:`renderer.chunks`)."""
         from lodge.constants import SEG_LEN
         from lodge.sampling import SamplingOptions
 
@@ -266,7 +268,8 @@ class Editor:
         estimator = self.studio.estimator
         video = dict(video_size=request.video_size, video_fps=request.video_fps, body=request.body)
         part = estimator.estimate(Job.from_options(n_segments * SEG_LEN / dance.fps, options, **video))
-        whole = estimator.estimate(Job.from_options(dance.duration, options, **video))
+        shown = min(dance.duration, (n_segments + 1) * SEG_LEN / dance.fps)
+        whole = estimator.estimate(Job.from_options(shown, options, **video))
         new_moves = op != "reroll" or bool(kwargs.get("new_moves"))
         weights = {"music": 0.0, "global": part["global"] if new_moves else 0.0, "local": part["local"],
                    "render": whole["render"]}

@@ -13,6 +13,8 @@ from .options import Request
 
 log = logging.getLogger("lodge_app")
 
+CHUNKS_FOLDER = "video_chunks"  # in a version's folder: its video's chunks, which later edits reuse
+
 
 @dataclass
 class Result:
@@ -53,9 +55,13 @@ def render_quick_outputs(dance, out: Path, name: str, music_path: Path | None = 
 
 
 def render_video_file(dance, music_path: Path | None, out: Path, name: str, request: Request, stages,
-                      smpl_dir: Path | None = None, share: float = 1.0) -> Path:
+                      smpl_dir: Path | None = None, share: float = 1.0, reuse: Path | None = None) -> Path:
     """The MP4 of `dance` (the music as its sound track when given), as `out/name.mp4`; the "render"
-    stage goes from 0 to `share` on the way. UserError when it fails."""
+    stage goes from 0 to `share` on the way. UserError when it fails.
+
+    The video is rendered in chunks, one per segment, kept in `out`/:data:`CHUNKS_FOLDER`
+    (:mod:`renderer.chunks`); `reuse`: the folder of the version `dance` was edited from, whose chunks
+    are reused wherever every frame would be drawn the same (so an edit renders only what changed)."""
     import renderer
 
     frames_total = max(1, int(round(dance.duration * request.video_fps)))
@@ -67,7 +73,8 @@ def render_video_file(dance, music_path: Path | None, out: Path, name: str, requ
     try:
         renderer.render_video(dance, video, music_path=music_path, size=int(request.video_size),
                               fps=int(request.video_fps), body=request.body, camera=request.camera,
-                              smpl_dir=smpl_dir, progress=on_frame)
+                              smpl_dir=smpl_dir, progress=on_frame, chunks=out / CHUNKS_FOLDER,
+                              reuse=Path(reuse) / CHUNKS_FOLDER if reuse is not None else None)
     except Exception as err:  # noqa: BLE001 - EGL missing, ffmpeg failure, ...
         log.error("rendering failed:\n%s", traceback.format_exc())
         raise UserError(f"The dance was generated, but rendering the video failed: {err}. "

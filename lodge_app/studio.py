@@ -11,6 +11,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +27,7 @@ from .errors import UserError, audio_user_error
 from .estimate import Job, StageProgress, TimeEstimator
 from .gpu import describe_device, gpu_seconds, wrap_for_gpu
 from .options import MIN_SECONDS, Request, sampling_error
-from .outputs import Result, render_outputs
+from .outputs import Result, add_video_outputs, render_outputs, render_quick_outputs, render_video_file
 from .settings import AppSettings
 from .summary import summary_markdown
 
@@ -233,6 +234,15 @@ class Studio:
 
     def generate(self, music: str | Path | None, request: Request, report: Report | None = None) -> Result:
         """Run one request; raises UserError for anything the user should see."""
+        for result in self.generate_steps(music, request, report):
+            pass
+        return result
+
+    def generate_steps(self, music: str | Path | None, request: Request,
+                       report: Report | None = None) -> Iterator[Result]:
+        """Run one request, yielding its :class:`Result` twice: first with the timeline, 3D view (GLB) and
+        dance.npz as soon as the motion exists (no video yet), then with the video and every download.
+        Raises UserError for anything the user should see."""
         report = report or (lambda fraction, desc: None)
         path = self.check(music, request)
         self._touch(path)
@@ -267,7 +277,15 @@ class Studio:
         out = Path(tempfile.mkdtemp(prefix=f"{stem}_", dir=workspace.job_root(self.workdir)))
         name = f"{stem}_{genre}_seed{sampling.seed}"
         t_render = time.perf_counter()
-        result = self._render(dance, path, out, name, request, stages)
+        result = render_quick_outputs(dance, out, name, path)
+        timings["render"] = time.perf_counter() - t_render
+        timings["total"] = time.perf_counter() - t_start
+        result.timings = dict(timings)
+        result.summary = summary_markdown(dance, timings, describe_device(self.device), sampling)
+        yield result
+
+        video = render_video_file(dance, path, out, name, request, stages, self.settings.smpl_dir, share=0.95)
+        result = add_video_outputs(result, dance, video, out, name)
         timings["render"] = time.perf_counter() - t_render
         timings["total"] = time.perf_counter() - t_start
         dance.timings = dict(timings)
@@ -275,7 +293,7 @@ class Studio:
         result.timings = timings
         result.summary = summary_markdown(dance, timings, describe_device(self.device), sampling)
         stages("render", 1.0)
-        return result
+        yield result
 
     def _render(self, dance, music_path: Path, out: Path, name: str, request: Request, stages) -> Result:
         """Video, timeline, GLB and the other downloads, written into `out` (see

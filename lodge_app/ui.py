@@ -85,13 +85,18 @@ def make_handlers(studio: Studio):
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                  video_size, video_fps, beat_sync=None, progress=gr.Progress()):
-        """Generate a dance for the music and return the video, timeline, GLB, downloads and summary (and,
-        for the edit panel, the session's new history of versions)."""
+        """Generate a dance for the music: the timeline, GLB, downloads so far and summary as soon as the
+        motion exists, then the video and every download (and, for the edit panel, the session's new
+        history of versions each time). An API client's ``predict`` gets the second."""
         try:
             options = read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
                                    video_size, video_fps, beat_sync, max_seconds=studio.settings.max_seconds)
-            result = studio.generate(music, options, ProgressReport(progress))
-            history = edits.new_history(result, Path(music), options, workspace.safe_stem(Path(music).name))
+            for result in studio.generate_steps(music, options, ProgressReport(progress)):
+                history = edits.new_history(result, Path(music), options, workspace.safe_stem(Path(music).name))
+                yield (str(result.video) if result.video else None,
+                       str(result.timeline) if result.timeline else None,
+                       str(result.glb) if result.glb else None, [str(p) for p in result.files], result.summary,
+                       history)
         except UserError as err:
             # The title leads the message too: Gradio 6.31's page titles every toast of a queued event "Error"
             # (it reads `_title`), so the words that say what went wrong must be in the body as well.
@@ -102,8 +107,6 @@ def make_handlers(studio: Studio):
             log.exception("unexpected failure")
             raise gr.Error(f"Something went wrong ({type(err).__name__}). The details are in the server log; "
                            "please try again or with other settings.", title="Unexpected error") from err
-        return (str(result.video), str(result.timeline) if result.timeline else None,
-                str(result.glb) if result.glb else None, [str(p) for p in result.files], result.summary, history)
 
     def estimate(music, length_mode, first_seconds, quality, steps, video_size, video_fps, body) -> str:
         """The time estimate under the quality choice, for the chosen music (or a 1-minute song)."""

@@ -78,3 +78,54 @@ def test_edited_frames_are_marked():
     orange = palette.rgb8(palette.EDIT_COLOR)
     assert (image[0, 64] == orange).all() and (image[127, 64] == orange).all() and (image[64, 64] == 200).all()
     assert (image[5:15, 5:40] == 255).any()  # the white "edited" tag
+
+
+def test_generate_streams_and_an_edit_renders_only_what_changed(tiny_pipeline, click_wav, tmp_path, monkeypatch):
+    """/generate's handler yields the timeline and 3D view first (no video yet), then the video; an edit's
+    video renders only the chunks whose frames change (the edited segment, the old version's marks, the
+    follow camera's reach) and links the others from the version it was made from."""
+    from renderer import chunks
+    from renderer.video import SceneInputs
+
+    from lodge.dance import Dance
+    from lodge_app.outputs import CHUNKS_FOLDER
+    from lodge_app.settings import AppSettings
+    from lodge_app.studio import Studio
+    from lodge_app.ui import make_handlers
+
+    studio = Studio(AppSettings(calibrate=False), tiny_pipeline, workdir=tmp_path / "work")
+    generate, _ = make_handlers(studio)
+    steps = generate(str(click_wav), "salsa", 0, "whole", None, 1.0, "ddim", 2, "follow", "mannequin", 256, 15,
+                     progress=lambda *a, **k: None)
+    video, timeline, glb, files, summary, history = next(steps)
+    assert video is None and Path(timeline).is_file() and Path(glb).read_bytes()[:4] == b"glTF"
+    assert any(f.endswith(".dance.npz") for f in files) and "Duration" in summary
+    assert history["versions"][0]["video"] is None
+    *final, history = list(steps)[-1]
+    assert Path(final[0]).suffix == ".mp4" and Path(final[0]).is_file() and history["versions"][0]["video"] == final[0]
+
+    made: list[str] = []
+
+    class Spy(chunks.VideoEncoder):
+        def __init__(self, out_path, *args, **kwargs):
+            made.append(Path(out_path).name.removeprefix("partial_"))
+            super().__init__(out_path, *args, **kwargs)
+
+    monkeypatch.setattr(chunks, "VideoEncoder", Spy)
+    editor = edits.Editor(studio)
+    for segment in (0, 2):  # 20 s: segments 0-2, chunks 0-4 (128 frames each, the last 88)
+        parent = edits.version(history)
+        made.clear()
+        *_, (history, v) = list(editor.edit(history, "reroll", dict(segments=[segment], seed=3)))
+        old, new = Dance.load_npz(parent["npz"]), Dance.load_npz(v["npz"])
+        moved = np.abs(SceneInputs.of(new).cameras - SceneInputs.of(old).cameras).max(axis=(1, 2))
+        changed = (moved > chunks.CAMERA_TOLERANCE) | np.any(new.motion != old.motion, axis=1)
+        for a, b in [*new.edits[-1]["frames"], *(old.edits[-1]["frames"] if old.edits else [])]:
+            changed[a:b] = True  # the new marks and the old ones
+        expected = sorted({int(f) // chunks.CHUNK_FRAMES for f in np.flatnonzero(changed)})
+        assert made == [chunks.chunk_name(k) for k in expected] and len(expected) < 5
+        folder, before = Path(v["folder"]) / CHUNKS_FOLDER, Path(parent["folder"]) / CHUNKS_FOLDER
+        for k in set(range(5)) - set(expected):
+            assert (folder / chunks.chunk_name(k)).samefile(before / chunks.chunk_name(k))  # linked, not copied
+        assert Path(v["video"]).is_file()
+    assert 3 in expected or 4 in expected
