@@ -156,7 +156,6 @@ def _spy(monkeypatch) -> list[str]:
 
 
 def test_an_edit_renders_only_the_chunks_that_changed(tmp_path, monkeypatch):
-    from renderer.camera import CAMERA_MODES  # noqa: F401 - the modes below
     from renderer.chunks import CAMERA_TOLERANCE, chunk_name, render_chunked
     from renderer.video import SceneInputs
 
