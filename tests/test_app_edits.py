@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fixtures.chunk_spy import spy_on_chunk_encodes
 from lodge_app import edits
 from lodge_app.errors import UserError, edit_user_error
 from lodge_app.options import Request
@@ -104,14 +105,7 @@ def test_generate_streams_and_an_edit_renders_only_what_changed(tiny_pipeline, c
     *final, history = list(steps)[-1]
     assert Path(final[0]).suffix == ".mp4" and Path(final[0]).is_file() and history["versions"][0]["video"] == final[0]
 
-    made: list[str] = []
-
-    class Spy(chunks.VideoEncoder):
-        def __init__(self, out_path, *args, **kwargs):
-            made.append(Path(out_path).name.removeprefix("partial_"))
-            super().__init__(out_path, *args, **kwargs)
-
-    monkeypatch.setattr(chunks, "VideoEncoder", Spy)
+    made = spy_on_chunk_encodes(monkeypatch)
     editor = edits.Editor(studio)
     for segment in (0, 2):  # 20 s: segments 0-2, chunks 0-4 (128 frames each, the last 88)
         parent = edits.version(history)

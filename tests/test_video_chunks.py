@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fixtures.chunk_spy import spy_on_chunk_encodes  # noqa: E402
 from lodge.dance import Dance, Primitive  # noqa: E402
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion  # noqa: E402
 from lodge.rotations import axis_angle_to_matrix  # noqa: E402
@@ -140,21 +141,6 @@ def test_half_rate_chunks(tmp_path):
         render_chunked(dance, tmp_path / "x.mp4", tmp_path / "x", fps=15, chunk_frames=15)
 
 
-def _spy(monkeypatch) -> list[str]:
-    """The chunk files encoded from now on (renderer.chunks' VideoEncoder, spied on)."""
-    from renderer import chunks
-
-    made: list[str] = []
-
-    class Spy(chunks.VideoEncoder):
-        def __init__(self, out_path, *args, **kwargs):
-            made.append(Path(out_path).name.removeprefix("partial_"))
-            super().__init__(out_path, *args, **kwargs)
-
-    monkeypatch.setattr(chunks, "VideoEncoder", Spy)
-    return made
-
-
 def test_an_edit_renders_only_the_chunks_that_changed(tmp_path, monkeypatch):
     from renderer.chunks import CAMERA_TOLERANCE, chunk_name, render_chunked
     from renderer.video import SceneInputs
@@ -165,7 +151,7 @@ def test_an_edit_renders_only_the_chunks_that_changed(tmp_path, monkeypatch):
     v1 = edited(spin_dance(), (0, 16))
     render_chunked(v1, tmp_path / "v1.mp4", tmp_path / "v1", song, **kw)
     v2 = edited(v1, (32, 48))
-    made = _spy(monkeypatch)
+    made = spy_on_chunk_encodes(monkeypatch)
     video = render_chunked(v2, tmp_path / "v2.mp4", tmp_path / "v2", song, reuse=tmp_path / "v1", **kw)
     assert made == [chunk_name(0), chunk_name(2)]  # the old marks go, the changed chunk gets the new ones
     for k in (1, 3, 4):  # the others are v1's files, linked
