@@ -119,21 +119,36 @@ class Normalizer:
     def _scale(self) -> np.ndarray:
         return np.maximum(self.data_max - self.data_min, self.eps)
 
+    def held(self) -> np.ndarray:
+        """(D,) bool: the dimensions that were constant in the fitted data (e.g. joints the retargeting fixes).
+
+        They are held: normalising maps them to -1 whatever the input holds, denormalising gives the
+        fitted constant. Scaling them by ``eps`` instead would turn a millimetre-level change of the
+        constant (data retargeted onto another skeleton) into values of 1e5 in the network's input.
+        """
+        return (self.data_max - self.data_min) < self.eps
+
     def normalize(self, x):
-        """Data -> [-1, 1]. Works on NumPy arrays and torch tensors."""
-        lo, scale = self.data_min, self._scale()
+        """Data -> [-1, 1] (held dimensions -> -1). Works on NumPy arrays and torch tensors."""
+        lo, scale, held = self.data_min, self._scale(), self.held()
         if isinstance(x, torch.Tensor):
             lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
             scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
-        return 2.0 * (x - lo) / scale - 1.0
+            z = 2.0 * (x - lo) / scale - 1.0
+            return torch.where(torch.as_tensor(held, device=x.device), torch.full_like(z, -1.0), z) if held.any() else z
+        z = 2.0 * (x - lo) / scale - 1.0
+        return np.where(held, np.asarray(-1.0, dtype=z.dtype), z) if held.any() else z
 
     def denormalize(self, x):
-        """[-1, 1] -> data. Works on NumPy arrays and torch tensors."""
-        lo, scale = self.data_min, self._scale()
+        """[-1, 1] -> data (held dimensions -> their constant). Works on NumPy arrays and torch tensors."""
+        lo, scale, held = self.data_min, self._scale(), self.held()
         if isinstance(x, torch.Tensor):
-            lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
+            lo_t = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
             scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
-        return (x + 1.0) * 0.5 * scale + lo
+            out = (x + 1.0) * 0.5 * scale + lo_t
+            return torch.where(torch.as_tensor(held, device=x.device), lo_t.expand_as(out), out) if held.any() else out
+        out = (x + 1.0) * 0.5 * scale + lo
+        return np.where(held, lo.astype(out.dtype), out) if held.any() else out
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""

@@ -135,6 +135,20 @@ def test_normalizer_maps_training_range_to_unit_interval():
     np.testing.assert_allclose(again.normalize(torch.from_numpy(data)).numpy(), z, atol=1e-5)
 
 
+def test_normalizer_holds_dimensions_that_were_constant():
+    data = random_motion(32)
+    data[:, 90] = 0.7437  # a joint the retargeting fixes
+    norm = Normalizer.fit(data)
+    assert norm.held()[90] and set(np.flatnonzero(norm.held())) == set(np.flatnonzero(data.std(0) == 0))
+    other = data.copy()
+    other[:, 90] = 0.7944  # the same joint retargeted onto another skeleton
+    for z in (norm.normalize(other), norm.normalize(torch.from_numpy(other)).numpy()):
+        assert np.abs(z).max() <= 1 + 1e-5  # not (0.7944 - 0.7437) / eps
+        assert (z[:, 90] == -1).all()
+    back = norm.denormalize(torch.full((4, data.shape[1]), 3.0)).numpy()
+    assert np.allclose(back[:, 90], 0.7437)
+
+
 def test_parents_precede_children():
     assert all(PARENTS[j] < j for j in range(1, N_JOINTS))
 

@@ -85,6 +85,12 @@ def test_stages_trained_apart_merge_into_one_checkpoint(corpus, tmp_path):
     name = "motion_out.weight"
     assert torch.allclose(merged.global_.state_dict()[name], g.global_.state_dict()[name], atol=1e-3)
     assert set(merged.meta["training_data"]["runs"]) == {"global", "local"}
+    # The local run resumed from a merged checkpoint carries a stale global record: the global run's wins.
+    config = json.loads((tmp_path / "l" / "config.json").read_text())
+    config["training_data"]["runs"]["global"] = {"steps": 1, "train_minutes": 0.0}
+    (tmp_path / "l" / "config.json").write_text(json.dumps(config))
+    again = load_checkpoint(merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "m2"))
+    assert again.meta["training_data"]["runs"]["global"] == g.meta["training_data"]["runs"]["global"]
     assert merged.meta["dtype"] == "float16"
     config = json.loads((tmp_path / "l" / "config.json").read_text())
     config["motion_normalizer"]["min"][5] -= 1.0  # as if trained on other data

@@ -471,6 +471,10 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
         raise ValueError("the two checkpoints were trained with different normalisers")
     cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
     training = dict(l.meta.get("training_data", {}))
-    training["runs"] = {**g.meta.get("training_data", {}).get("runs", {}), **training.get("runs", {})}
+    # Each stage's record from the run that trained it: a run resumed from a merged checkpoint also
+    # carries the other stage's (stale) record.
+    runs = {"global": g.meta.get("training_data", {}).get("runs", {}).get("global"),
+            "local": training.get("runs", {}).get("local")}
+    training["runs"] = {stage: run for stage, run in runs.items() if run}
     return save_checkpoint(out, cfg, l.local, g.global_, l.motion_normalizer, l.music_mean, l.music_std,
                            training_data=training, metrics=l.meta.get("metrics", {}), half=half)
