@@ -249,18 +249,31 @@ def random_pose_motion(frames=24, seed=0):
 def test_losses_zero_for_identical_and_positive_otherwise(normalizer):
     target = torch.from_numpy(normalizer.normalize(np.stack([random_pose_motion(seed=s) for s in (0, 1)])))
     same = diffusion_losses(target, target, normalizer)
-    assert set(same) == {"x0", "joints", "vel", "acc", "foot", "total"}
-    for name in ("x0", "joints", "vel", "acc"):
+    assert set(same) == {"x0", "x0_vel", "joints", "vel", "acc", "foot", "total"}
+    for name in ("x0", "x0_vel", "joints", "vel", "acc"):
         assert same[name].item() == pytest.approx(0.0, abs=1e-10), name
     # The foot term judges the prediction alone (random poses slide while labelled in contact).
     assert same["total"].item() == pytest.approx(DEFAULT_WEIGHTS["foot"] * same["foot"].item(), rel=1e-5)
     pred = target + 0.05 * torch.randn_like(target)
     pred.requires_grad_(True)
     diff = diffusion_losses(pred, target, normalizer)
-    for name in ("x0", "joints", "vel", "acc", "total"):
+    for name in ("x0", "x0_vel", "joints", "vel", "acc", "total"):
         assert diff[name].item() > 0, name
     diff["total"].backward()
     assert pred.grad.abs().sum() > 0
+
+
+def test_x0_velocity_term_sees_a_jump_that_the_x0_term_weighs_lightly(normalizer):
+    target = torch.from_numpy(normalizer.normalize(np.stack([random_pose_motion(seed=0)])))
+    offset = torch.zeros_like(target)
+    offset[:, ::2] = 0.05  # every other frame off: jitter
+    jitter = diffusion_losses(target + offset, target, fk_samples=0, weights={"x0_vel": 1.0})
+    offset[:] = 0.05 * 0.5 ** 0.5  # the same x0 error as a constant offset: smooth
+    smooth = diffusion_losses(target + offset, target, fk_samples=0, weights={"x0_vel": 1.0})
+    assert jitter["x0"].item() == pytest.approx(smooth["x0"].item(), rel=1e-4)
+    assert smooth["x0_vel"].item() == pytest.approx(0.0, abs=1e-10)
+    assert jitter["x0_vel"].item() > 0.002
+    assert jitter["total"].item() == pytest.approx(DEFAULT_WEIGHTS["x0"] * jitter["x0"].item() + jitter["x0_vel"].item(), rel=1e-5)
 
 
 def test_foot_loss_penalises_sliding_planted_feet(normalizer):

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 COMMITTED=training/cpu_patched
 WORK=runs/long
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
+X0_VEL=${LODGE_X0_VEL_WEIGHT:-1.0}  # the normalised-space velocity term (training/README.md says why)
 PY=${PYTHON:-python3}
 
 start() {
@@ -30,7 +31,7 @@ start() {
     fi
     local batch=64
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"

@@ -9,6 +9,10 @@ Chosen primitives can be held fixed while the others are re-sampled: ``keep_mask
 ``keep_values`` gives their motion in window coordinates (the ``raw`` of an earlier result); the
 sampler inpaints them at every denoising step (its ``hard_mask`` / ``hard_values``), so the re-sampled
 primitives of a window fit the kept ones, and the kept ones come back exactly.
+
+With ``options.lowpass`` each sampled primitive is low-passed over its own frames
+(:func:`lodge.post.lowpass_motion`), as the local stage's frames are: the cue frames are written into
+the dance exactly, so they must not keep a judder the frames around them lose.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import torch
 
 from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE
 from ..motion import align_transform, planar_transform
+from ..post import lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
@@ -112,6 +117,8 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         generator=generator, device=device, progress=StageProgress("global", progress),
     )
     raw = models.normalizer.denormalize(x0).float().cpu().numpy()
+    if options.lowpass:
+        raw = np.stack([[lowpass_motion(prim) for prim in window] for window in raw])
     if keep is not None:
         raw[keep] = inputs.keep_values[keep]  # exactly as given (not through the normaliser and back)
     return GlobalResult(raw=raw, primitives=chain_windows(raw, models.cfg.canonical_heading))

@@ -3,6 +3,11 @@
 Default weights follow EDGE (Tseng et al. 2023), whose loss Lodge builds on: reconstruction 0.636,
 joint positions 0.646, joint velocity 2.964, foot contact 10.942; Lodge adds a joint acceleration term,
 weighted 1.0 here. Velocities and accelerations are per frame (metres / frame), as in EDGE.
+
+``x0_vel`` is ours: the frame-to-frame change of the x0 prediction against the data's, in normalised
+units. It costs nothing (no forward kinematics) and is off by default; a network that outputs several
+frames per token makes its errors token by token, and this term is what tells it that a jump between
+two tokens is an error even where each token's frames are close to the data.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "vel": 2.964,
     "acc": 1.0,
     "foot": 10.942,
+    "x0_vel": 0.0,
 }
 CONTACT_THRESHOLD = 0.95  # predicted contact label above this counts as "foot planted" (as EDGE)
 
@@ -73,16 +79,18 @@ def diffusion_losses(
             (those terms are then 0).
 
     Returns:
-        {"x0", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
+        {"x0", "x0_vel", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
     """
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     losses: dict[str, torch.Tensor] = {}
     losses["x0"] = _masked_mean((pred - target) ** 2, frame_weight)
+    d_pred, d_target = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
+    losses["x0_vel"] = _masked_mean((d_pred - d_target) ** 2, _pair_weight(frame_weight, 1))
 
     if fk_samples == 0:
         for name in ("joints", "vel", "acc", "foot"):
             losses[name] = torch.zeros((), dtype=pred.dtype, device=pred.device)
-        losses["total"] = w["x0"] * losses["x0"]
+        losses["total"] = w["x0"] * losses["x0"] + w["x0_vel"] * losses["x0_vel"]
         return losses
     if fk_samples is not None:
         pred, target = pred[:fk_samples], target[:fk_samples]

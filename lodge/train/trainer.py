@@ -65,6 +65,8 @@ class TrainSettings:
     # CPU the FK terms (joints in metres, including where the dancer travels) swamp the x0 gradient: a
     # cpu_patched local network on x0 alone reached x0 error 0.027 at t = 5 after 300 steps, with them 0.082.
     fk_fraction: float = 1.0
+    # Weight of the normalised-space velocity term (lodge.train.losses "x0_vel"); 0 = off.
+    x0_vel_weight: float = 0.0
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -351,6 +353,9 @@ class Trainer:
             return 0
         return max(1, int(round(self.s.fk_fraction * batch)))
 
+    def _loss_weights(self) -> dict[str, float]:
+        return {"x0_vel": self.s.x0_vel_weight}
+
     def _drop_mask(self, batch: int) -> torch.Tensor:
         return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
 
@@ -377,7 +382,8 @@ class Trainer:
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
-                                  self.normalizer, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p)
+                                  self.normalizer, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p,
+                                  weights=self._loss_weights())
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
@@ -392,7 +398,8 @@ class Trainer:
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
-        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b))
+        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
+                                  weights=self._loss_weights())
         total = losses["total"]
         if self.disc is not None and self.step >= self.s.disc_start:
             d_loss = hinge_d_loss(self.disc(motion), self.disc(pred.detach()), genre)
