@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 COMMITTED=training/cpu_patched
 WORK=runs/long
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
-X0_VEL=${LODGE_X0_VEL_WEIGHT:-1.0}  # the normalised-space velocity term (training/README.md says why)
+X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 PY=${PYTHON:-python3}
 
 start() {
