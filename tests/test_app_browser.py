@@ -221,8 +221,10 @@ def test_edit_panel_reroll_and_undo(page, server):
     page.locator("#lodge-undo").click()
     page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v1 original'",
                            timeout=30_000)
+    # The versions list and the summary are separate outputs of the same event: wait for both.
+    page.wait_for_function("() => !document.querySelector('#lodge-summary')?.innerText.includes('reroll')",
+                           timeout=30_000)
     assert _error_text(page) == "", _error_text(page)
-    assert "reroll" not in page.locator("#lodge-summary").inner_text()
     versions.click()  # choosing a version shows it again, without rendering anything
     page.get_by_role("option", name="v2 reroll 0").click()
     page.get_by_text("reroll of segment(s) 0").wait_for(timeout=30_000)

@@ -47,4 +47,16 @@ def test_rotations_stay_rotations_contacts_and_fixed_frames_stay_as_they_are():
     _, _, rot = unpack_motion(out)
     np.testing.assert_allclose(np.linalg.det(rot), 1.0, atol=1e-5)
     np.testing.assert_allclose(rot @ np.swapaxes(rot, -1, -2), np.broadcast_to(np.eye(3), rot.shape), atol=1e-5)
-    np.testing.assert_array_equal(lowpass_motion(motion, sigma=0), motion)
+    np.testing.assert_array_equal(lowpass_motion(motion, sigma=0, root_sigma=0), motion)
+
+
+def test_horizontal_root_gets_the_wider_filter():
+    motion = _dance(0.0)
+    rng = np.random.default_rng(2)
+    travel = np.linspace(0.0, 1.0, T)  # walking 1 m in 3 s: kept
+    motion[:, 4] = travel + 0.05 * rng.normal(size=T)  # with a 5 cm judder on every frame: removed
+    out = lowpass_motion(motion)
+    speed = lambda x: np.abs(np.diff(x)).mean() * 30  # noqa: E731
+    assert speed(out[:, 4]) < 0.35 * speed(motion[:, 4])
+    assert np.abs(out[10:-10, 4] - travel[10:-10]).mean() < 0.5 * np.abs(motion[10:-10, 4] - travel[10:-10]).mean()
+    np.testing.assert_allclose(lowpass_motion(motion, root_sigma=0)[:, 4], motion[:, 4])

@@ -485,3 +485,17 @@ def test_no_forward_kinematics_losses_when_asked_for_none(normalizer):
     assert float(none["joints"]) == float(none["vel"]) == float(none["foot"]) == 0.0 < float(full["joints"])
     assert torch.isclose(none["x0"], full["x0"])
     assert torch.isclose(none["total"], DEFAULT_WEIGHTS["x0"] * full["x0"])
+
+
+def test_root_weight_makes_the_horizontal_root_error_count_more():
+    target = torch.zeros(2, 8, MOTION_DIM)
+    root, pose = target.clone(), target.clone()
+    root[..., 4] = 0.1  # the same error on the horizontal root ...
+    pose[..., 20] = 0.1  # ... and on a rotation number
+    for name in ("x0", "x0_vel"):
+        if name == "x0_vel":
+            root[:, ::2, 4], pose[:, ::2, 20] = 0.0, 0.0
+        plain = [diffusion_losses(p, target, fk_samples=0)[name].item() for p in (root, pose)]
+        weighted = [diffusion_losses(p, target, fk_samples=0, root_weight=10.0)[name].item() for p in (root, pose)]
+        assert plain[0] == pytest.approx(plain[1])
+        assert weighted[0] == pytest.approx(10 * weighted[1], rel=1e-4)

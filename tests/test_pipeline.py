@@ -131,6 +131,25 @@ def test_planner_mirrors_one_bar_later_and_falls_back_without_beats():
     assert (np.diff(starts) > 0).all()
 
 
+def test_mirrored_cue_stands_where_the_fit_puts_it_or_where_the_model_does():
+    from lodge.motion import rest_motion
+    from lodge.sampling import SamplingOptions
+    from lodge.stages import segment_cues
+
+    plan = plan_primitives(1024, np.arange(10, 2000, 15), np.ones(1024))
+    prims = np.broadcast_to(rest_motion(8), (plan.num_windows, 13, 8, MOTION_DIM)).copy()
+    horizontal = [4, 6]
+    for fit in (True, False):
+        cues = segment_cues(plan, prims, SamplingOptions(fit_soft_cues=fit), canonical_heading=True)
+        seg, j = 0, 0
+        first, mirror = plan.soft_starts[0, j], plan.mirror_starts[0, j]
+        assert mirror >= 0
+        assert cues.soft_mask[seg, first, horizontal].all()
+        # Fitted, the mirror is moved to the model's dancer and imposed whole; unfitted, its root is the model's.
+        assert cues.soft_mask[seg, mirror, horizontal].all() == fit
+        assert cues.soft_mask[seg, mirror, 7:].all()
+
+
 @pytest.fixture(scope="module")
 def canonical_pipeline(tiny_checkpoint):
     from lodge.pipeline import LodgePipeline

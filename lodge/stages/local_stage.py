@@ -90,7 +90,8 @@ def segment_cues(plan: PrimitivePlan, prims: np.ndarray, options: SamplingOption
                  canonical_heading: bool) -> SegmentCues:
     """The cues of every segment of a song from its (W, 13, 8, 139) primitives in song coordinates:
     the hard cues at both ends (unless ``use_primitives`` is off), the two soft cues (``soft_cues``)
-    and their mirrored copies one bar later (``mirror``; their root position is left to the model)."""
+    and their mirrored copies one bar later (``mirror``; where they stand is the model's call: the
+    soft-cue fit moves them there, or without ``fit_soft_cues`` their horizontal root is not imposed)."""
     s = plan.num_segments
     use_primitives = options.use_primitives
     use_soft, mirror = options.soft_cues and use_primitives, options.mirror and options.soft_cues
@@ -123,8 +124,11 @@ def segment_cues(plan: PrimitivePlan, prims: np.ndarray, options: SamplingOption
                 soft_values[seg, m_start:m_start + PRIM_LEN] = mirror_motion(cue)
                 soft_mask[seg, m_start:m_start + PRIM_LEN] = True
                 cues.soft_starts.append((seg, m_start))
-                # Where the dancer is one bar later is the local model's call, not the mirror's.
-                soft_mask[seg, m_start:m_start + PRIM_LEN, [ROOT_X, ROOT_Z]] = False
+                # Where the dancer is one bar later is the local model's call, not the mirror's: with
+                # fit_soft_cues the fit puts the mirror there (so its own travel holds), without it
+                # the model's horizontal root stands.
+                if not options.fit_soft_cues:
+                    soft_mask[seg, m_start:m_start + PRIM_LEN, [ROOT_X, ROOT_Z]] = False
     # Segment coordinates: horizontal root relative to the segment's first frame.
     for values in (hard_values, soft_values):
         values[:, :, ROOT_X] -= origins[:, None, 0]

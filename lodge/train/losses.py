@@ -15,7 +15,7 @@ from typing import Optional
 
 import torch
 
-from ..constants import CONTACT_SLICE, FOOT_JOINTS
+from ..constants import CONTACT_SLICE, FOOT_JOINTS, ROOT_SLICE
 from ..motion import motion_to_joints
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -64,6 +64,7 @@ def diffusion_losses(
     frame_weight: Optional[torch.Tensor] = None,
     weights: Optional[dict[str, float]] = None,
     fk_samples: Optional[int] = None,
+    root_weight: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """Named losses for a predicted x0 against the clean target.
 
@@ -77,15 +78,23 @@ def diffusion_losses(
             `fk_samples` samples only (an unbiased estimate for a shuffled batch, at a fraction of the
             cost: forward kinematics and its backward pass dominate a CPU step); None = all; 0 = none
             (those terms are then 0).
+        root_weight: how much more the horizontal root's error counts in the ``x0`` and ``x0_vel``
+            terms than another dimension's. Its normalised unit is metres (the root travels over
+            metres), where a rotation number's moves the joints by centimetres.
 
     Returns:
         {"x0", "x0_vel", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
     """
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     losses: dict[str, torch.Tensor] = {}
-    losses["x0"] = _masked_mean((pred - target) ** 2, frame_weight)
+    scale = 1.0
+    if root_weight != 1.0:  # the horizontal root's error counts root_weight times (a mean over dims stays one)
+        scale = torch.ones(pred.shape[-1], dtype=pred.dtype, device=pred.device)
+        scale[[ROOT_SLICE.start, ROOT_SLICE.start + 2]] = root_weight
+        scale = scale * (pred.shape[-1] / scale.sum())
+    losses["x0"] = _masked_mean(scale * (pred - target) ** 2, frame_weight)
     d_pred, d_target = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
-    losses["x0_vel"] = _masked_mean((d_pred - d_target) ** 2, _pair_weight(frame_weight, 1))
+    losses["x0_vel"] = _masked_mean(scale * (d_pred - d_target) ** 2, _pair_weight(frame_weight, 1))
 
     if fk_samples == 0:
         for name in ("joints", "vel", "acc", "foot"):

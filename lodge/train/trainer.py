@@ -67,6 +67,8 @@ class TrainSettings:
     fk_fraction: float = 1.0
     # Weight of the normalised-space velocity term (lodge.train.losses "x0_vel"); 0 = off.
     x0_vel_weight: float = 0.0
+    # How much more the horizontal root's error counts in the x0 terms (lodge.train.losses root_weight).
+    root_weight: float = 1.0
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -383,7 +385,7 @@ class Trainer:
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
                                   self.normalizer, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p,
-                                  weights=self._loss_weights())
+                                  weights=self._loss_weights(), root_weight=self.s.root_weight)
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
@@ -399,7 +401,7 @@ class Trainer:
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
-                                  weights=self._loss_weights())
+                                  weights=self._loss_weights(), root_weight=self.s.root_weight)
         total = losses["total"]
         if self.disc is not None and self.step >= self.s.disc_start:
             d_loss = hinge_d_loss(self.disc(motion), self.disc(pred.detach()), genre)
