@@ -14,6 +14,7 @@ COMMITTED=training/cpu_patched
 WORK=runs/long
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
+ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 PY=${PYTHON:-python3}
 
 start() {
@@ -31,7 +32,7 @@ start() {
     fi
     local batch=64
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"
