@@ -138,7 +138,8 @@ def _train(args: argparse.Namespace) -> int:
     settings = TrainSettings(
         stage=args.stage, data=args.data, out=args.out, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
-        device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction, x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight,
+        device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
+        x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight,
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")

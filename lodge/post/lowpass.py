@@ -9,9 +9,9 @@ change.
 
 The horizontal root gets a wider Gaussian: its judder is the largest in metres (the `cpu_patched`
 networks' root travels at about 5 m/s frame to frame, real dancers' at 0.2-0.5), and real travel is
-slow. The filter runs on the root translation and the joint rotations' 6D numbers (which every reader turns
-into a rotation by Gram-Schmidt, as it does the network's own output), not on the foot-contact
-labels; a dimension that is constant stays so. Frames the sampler wrote exactly (the
+slow. The filter runs on the root translation and the joint rotations' 6D numbers (which every
+reader turns into a rotation by Gram-Schmidt, as it does the network's own output), not on the
+foot-contact labels; a dimension that is constant stays so. Frames the sampler wrote exactly (the
 hard and soft cue frames) keep their values; the pipeline filters after join smoothing
 (:mod:`lodge.post.joins`), which closes the gaps at the cue edges first: filtered, a gap would be
 smeared over the frames beside it.

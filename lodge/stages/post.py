@@ -1,8 +1,9 @@
 """Post stage: what happens to the sampled motion before it is a dance.
 
 :func:`post_process` smooths the joins at the imposed cue frames, takes the frame-to-frame judder off
-the generated frames and locks planted feet, on the whole song or on a stretch of it; :func:`finish_dance` cuts the motion to the song, optionally re-times it
-onto the beats and makes the :class:`lodge.dance.Dance` with its primitives.
+the generated frames and locks planted feet, on the whole song or on a stretch of it;
+:func:`finish_dance` cuts the motion to the song, optionally re-times it onto the beats and makes the
+:class:`lodge.dance.Dance` with its primitives.
 """
 from __future__ import annotations
 
