@@ -18,13 +18,12 @@ import numpy as np
 import torch
 
 from ..audio import MusicFeatures
-from ..constants import FPS, MOTION_DIM, ROOT_SLICE, SEG_LEN
+from ..constants import FPS, MOTION_DIM, ROOT_X, ROOT_Z, SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
 from ..sampling import SamplingOptions
 from ..stages import SegmentCues, normalised_music, resolve_options, sample_segments
 
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 DEFAULT_OVERLAP = SEG_LEN // 2  # EDGE: 5 s windows, 2.5 s stride
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..constants import CONTACT_SLICE, HARD_GUIDE, ROOT_SLICE
+from ..constants import CONTACT_SLICE, HARD_GUIDE, ROOT_X, ROOT_Z
 
 LOWPASS_SIGMA = 1.0  # frames at 30 fps: -3 dB near 4 Hz, half amplitude near 5.6 Hz
 ROOT_LOWPASS_SIGMA = 2.0  # the horizontal root: real dancers keep 94-98 % of their travel speed under it
@@ -47,7 +47,7 @@ def lowpass_motion(motion: np.ndarray, fixed: np.ndarray | None = None, sigma: f
     # hard-cue frames then filters exactly as it does within the whole song (edits filter stretches).
     smooth = lambda x, s: gaussian_filter1d(x, s, axis=0, mode="nearest", radius=HARD_GUIDE)  # noqa: E731
     filtered = smooth(motion, sigma) if sigma > 0 else motion.copy()
-    horizontal = [ROOT_SLICE.start, ROOT_SLICE.start + 2]
+    horizontal = [ROOT_X, ROOT_Z]
     filtered[:, horizontal] = smooth(motion[:, horizontal], root_sigma) if root_sigma > 0 else motion[:, horizontal]
     filtered[:, CONTACT_SLICE] = motion[:, CONTACT_SLICE]
     keep = np.zeros(len(motion), bool) if fixed is None else np.asarray(fixed, bool)

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE
+from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_X, ROOT_Z
 from ..motion import align_transform, planar_transform
 from ..post import lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
 
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 
 
 @dataclass

@@ -22,14 +22,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, SEG_LEN, SEGS_PER_WINDOW
+from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, ROOT_X, ROOT_Z, SEGS_PER_WINDOW, SEG_LEN
 from ..motion import align_transforms, canonical_transform, invert_planar, mirror_motion, planar_transform, planar_transforms
 from ..primitives import N_HARD, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
 from .plan import hard_cue
 
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Optional
 
 import torch
 
-from ..constants import CONTACT_SLICE, FOOT_JOINTS, ROOT_SLICE
+from ..constants import CONTACT_SLICE, FOOT_JOINTS, ROOT_X, ROOT_Z
 from ..motion import motion_to_joints
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -90,7 +90,7 @@ def diffusion_losses(
     scale = 1.0
     if root_weight != 1.0:  # the horizontal root's error counts root_weight times (a mean over dims stays one)
         scale = torch.ones(pred.shape[-1], dtype=pred.dtype, device=pred.device)
-        scale[[ROOT_SLICE.start, ROOT_SLICE.start + 2]] = root_weight
+        scale[[ROOT_X, ROOT_Z]] = root_weight
         scale = scale * (pred.shape[-1] / scale.sum())
     losses["x0"] = _masked_mean(scale * (pred - target) ** 2, frame_weight)
     d_pred, d_target = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]

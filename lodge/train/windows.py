@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import GLOBAL_LEN, ROOT_SLICE, SEG_LEN
+from ..constants import GLOBAL_LEN, ROOT_X, ROOT_Z, SEG_LEN
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2
 
 
 @dataclass
