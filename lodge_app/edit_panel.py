@@ -23,6 +23,7 @@ log = logging.getLogger("lodge_app")
 DICE_ICON = Path(__file__).resolve().parent / "assets" / "dice.svg"  # 🎲 as a picture: it shows without emoji fonts
 MOVES = [("New transitions (same moves)", "transitions"), ("New moves", "moves")]
 CONCURRENCY_ID = "dance"  # generations and edits share one queue slot: one diffusion at a time
+N_EDIT_OUTPUTS = 9  # what _show returns: dance.npz, video, timeline, GLB, downloads, summary, versions, segments, state
 
 
 @dataclass
@@ -105,6 +106,11 @@ def _show(history, v, video=True) -> tuple:
             gr.update(choices=edits.segment_choices(v)), history)
 
 
+def _unchanged() -> tuple:
+    """Every output of an edit event left as it is."""
+    return tuple(gr.skip() for _ in range(N_EDIT_OUTPUTS))
+
+
 def _file(value) -> str | None:
     """A file input's path (the edit events skip Gradio's preprocessing, which would refuse a segment
     outside the choices or a seed under the minimum with its own words: the library says what is wrong)."""
@@ -162,6 +168,10 @@ def make_handlers(editor: edits.Editor):
 
     def choose(chosen, history=None):
         """Show version `chosen` (its video, timeline and downloads); later edits start from it."""
+        # The list fires this on every blur too (Gradio's dropdown does), racing an Undo clicked right
+        # after it: choosing the version already shown changes nothing.
+        if history and chosen is not None and str(chosen) == str(history.get("current")):
+            return _unchanged()
         try:
             history = edits.choose(history, chosen)
             return _show(history, _existing(edits.version(history)))
@@ -198,10 +208,17 @@ def wire(panel: EditPanel, editor: edits.Editor, shown: list) -> None:
     common = dict(outputs=outputs, show_progress_on=[video], concurrency_id=CONCURRENCY_ID, preprocess=False)
     new_seed = dict(fn=lambda: random.randint(0, 2**31 - 1), outputs=p.seed, api_visibility="private", queue=False)
     api = [p.dance_file, p.music, p.state]
-    p.reroll.click(reroll, [p.segments, p.seed, p.moves, *api], api_name="reroll", **common).success(**new_seed)
-    p.copy.click(copy_move, [p.copy_from, p.copy_to, p.mirrored, p.seed, *api], api_name="copy_move",
-                 **common).success(**new_seed)
-    p.restyle.click(restyle, [p.schedule, p.seed, *api], api_name="restyle", **common).success(**new_seed)
+    # While an edit runs, Undo and the versions list wait: its video arrives after its first result, and
+    # would otherwise land after an Undo clicked meanwhile and bring the edit back.
+    lock = [p.undo, p.versions]
+    for button, handler, inputs, name in ((p.reroll, reroll, [p.segments, p.seed, p.moves], "reroll"),
+                                          (p.copy, copy_move, [p.copy_from, p.copy_to, p.mirrored, p.seed], "copy_move"),
+                                          (p.restyle, restyle, [p.schedule, p.seed], "restyle")):
+        edit = button.click(lambda: [gr.update(interactive=False)] * len(lock), None, lock, queue=False,
+                            api_visibility="private").then(handler, [*inputs, *api], api_name=name, **common)
+        edit.success(**new_seed)
+        edit.then(lambda: [gr.update(interactive=True)] * len(lock), None, lock, queue=False,
+                  api_visibility="private")
     p.undo.click(undo, [p.state], outputs, api_name="undo", queue=False)
     p.versions.input(choose, [p.versions, p.state], outputs, api_visibility="private", queue=False)
     p.dice.click(**new_seed)

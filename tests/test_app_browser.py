@@ -195,6 +195,8 @@ def test_edit_panel_reroll_and_undo(page, server):
     assert "0: 0.0–8.5 s" in segments.inner_text() and "1: 8.5–10.0 s" in segments.inner_text()
     segments.get_by_label("0: 0.0–8.5 s").check()
     page.locator("#lodge-reroll").click()
+    # Undo waits while the edit runs (its video would otherwise land after the Undo)
+    page.wait_for_function("() => document.querySelector('#lodge-undo')?.disabled === true", timeout=30_000)
     page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v2 reroll 0'",
                            timeout=120_000)
     page.wait_for_function(
@@ -218,7 +220,8 @@ def test_edit_panel_reroll_and_undo(page, server):
                     clip={"x": left, "y": top, "width": right - left, "height": bottom - top})
     page.keyboard.press("Escape")
 
-    page.locator("#lodge-undo").click()
+    page.wait_for_function("() => document.querySelector('#lodge-undo')?.disabled === false", timeout=120_000)
+    page.locator("#lodge-undo").click()  # the list's blur (which re-chooses v2) and the Undo race: Undo wins
     page.wait_for_function("() => document.querySelector('#lodge-versions input')?.value === 'v1 original'",
                            timeout=30_000)
     # The versions list and the summary are separate outputs of the same event: wait for both.

@@ -43,6 +43,24 @@ def test_versions_are_bounded_undone_and_chosen(tmp_path):
         edits.version(None)
 
 
+def test_choosing_the_shown_version_changes_nothing(tmp_path):
+    """The versions list fires its choose event on every blur: re-choosing the shown version must leave every
+    output alone (else it races an Undo clicked right after and can win), and choosing another shows it."""
+    import gradio as gr
+
+    from lodge_app.edit_panel import N_EDIT_OUTPUTS, make_handlers
+
+    root = tmp_path / "jobs"
+    history = edits.new_history(_result(root / "v1"), Path("song.mp3"), Request(genre="salsa"), "song")
+    history = edits._add(history, edits.version_record(2, "reroll 0", 1, root / "v2", _result(root / "v2")), root)
+    *_, undo, choose = make_handlers(editor=None)
+    skipped = choose(2, history)
+    assert len(skipped) == N_EDIT_OUTPUTS and all(out == gr.skip() for out in skipped)
+    shown = choose("1", history)
+    assert len(shown) == N_EDIT_OUTPUTS and shown[-1]["current"] == 1
+    assert undo(history)[-1]["current"] == 1
+
+
 def test_edit_errors_get_titles():
     from lodge.checks import check_seed
     from lodge.config import GenreError
