@@ -49,6 +49,8 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--sampler", choices=SAMPLERS, default=DEFAULTS.sampler)
     gen.add_argument("--guidance", type=float, default=DEFAULTS.guidance_weight,
                      help="classifier-free guidance weight (default: the checkpoint's)")
+    gen.add_argument("--global-guidance", type=float, default=DEFAULTS.global_guidance_weight,
+                     help="the global stage's (the primitives') guidance weight (default: the checkpoint's)")
     gen.add_argument("--beat-sync", action="store_true",
                      help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None,
@@ -117,13 +119,18 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--local", dest="local_dir", required=True, help="checkpoint with the trained local stage")
     merge.add_argument("--out", required=True)
     merge.add_argument("--half", action="store_true", help="store fp16 weights")
+    merge.add_argument("--global-guidance", type=float, default=None,
+                       help="the merged checkpoint's default guidance weight for the global stage "
+                            "(default: the local checkpoint's setting)")
     return parser
 
 
 def _merge(args: argparse.Namespace) -> int:
     from .train.trainer import merge_checkpoints
 
-    print(f"wrote {merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half)}")
+    out = merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half,
+                            global_guidance_weight=args.global_guidance)
+    print(f"wrote {out}")
     return 0
 
 
@@ -164,7 +171,7 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
     the sampling ones become ``args.options``."""
     args.options = SamplingOptions(
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
-        max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
+        global_guidance_weight=args.global_guidance, max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
     )
     args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)

@@ -81,6 +81,10 @@ class LodgeConfig:
     diffusion_steps: int = 1000
     cond_drop_prob: float = 0.25
     guidance_weight: float = 2.0
+    # The global stage's own guidance weight (None: guidance_weight). An undertrained global network
+    # returns primitives near the mean pose; a larger weight on its music gives them their energy back
+    # without making the local stage's frames judder (training/README.md has the measurements).
+    global_guidance_weight: float | None = None
     # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
     # another default when its measured results are better there (see its model card).
     soft_fraction: float = 1.0
@@ -93,6 +97,8 @@ class LodgeConfig:
 
     def __post_init__(self) -> None:
         self.genres = list(self.genres)
+        if self.global_guidance_weight is not None:
+            self.global_guidance_weight = float(self.global_guidance_weight)
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):

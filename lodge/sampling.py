@@ -52,6 +52,9 @@ class SamplingOptions:
     checkpoint's default."""
     guidance_weight: float | None = None
     """Classifier-free guidance weight on the music, 0 to 20 (1: conditional only); None: the checkpoint's."""
+    global_guidance_weight: float | None = None
+    """The global stage's guidance weight (the primitives), 0 to 20; None: the checkpoint's (which may be
+    ``guidance_weight``)."""
     max_seconds: float | None = DEFAULT_MAX_SECONDS
     """Refuse longer songs (at least 5 s); None (or 0) lifts the limit."""
     duration: float | None = None
@@ -87,6 +90,7 @@ class SamplingOptions:
     def _cleaned(self) -> dict[str, Any]:
         optional: dict[str, Callable[[object], Any]] = {
             "steps": checks.check_steps, "soft": checks.check_soft, "guidance_weight": checks.check_guidance,
+            "global_guidance_weight": checks.check_guidance,
         }
         out: dict[str, Any] = {}
         for name, check in (("seed", checks.check_seed), ("sampler", checks.check_sampler),
@@ -134,13 +138,23 @@ class SamplingOptions:
             return self.steps
         return DEFAULT_DDIM_STEPS if self.sampler == "ddim" else int(diffusion_steps)
 
-    def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None) -> "SamplingOptions":
-        """These options with every "default" (None) made explicit: ``soft`` and ``guidance_weight``
-        are the checkpoint's defaults, ``diffusion_steps`` its chain length (None leaves ``steps``
-        as it is). The resolved options sample exactly the same dance."""
+    def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None,
+                 global_guidance_weight: float | None = None) -> "SamplingOptions":
+        """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight`` and
+        ``global_guidance_weight`` are the checkpoint's defaults (the last None: the guidance weight),
+        ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved options
+        sample exactly the same dance."""
+        weight = guidance_weight if self.guidance_weight is None else self.guidance_weight
+        if self.global_guidance_weight is not None:
+            global_weight = self.global_guidance_weight
+        elif global_guidance_weight is not None:
+            global_weight = global_guidance_weight
+        else:
+            global_weight = weight
         return self.replace(
             soft=soft if self.soft is None else self.soft,
-            guidance_weight=guidance_weight if self.guidance_weight is None else self.guidance_weight,
+            guidance_weight=weight,
+            global_guidance_weight=global_weight,
             steps=self.steps if diffusion_steps is None else self.iterations(diffusion_steps),
         )
 

@@ -69,6 +69,21 @@ def test_resolved_fills_the_checkpoint_defaults_only():
     assert (opts.soft, opts.guidance_weight, opts.steps) == (0.5, 3.0, DEFAULT_DDIM_STEPS)
     assert SamplingOptions(sampler="ddpm").resolved(1.0, 2.0, 1000).steps == 1000
     assert SamplingOptions().resolved(1.0, 2.0).steps is None
+    # The global stage's weight: the request's, else the checkpoint's, else the (resolved) guidance weight.
+    assert SamplingOptions().resolved(1.0, 2.0).global_guidance_weight == 2.0
+    assert SamplingOptions(guidance_weight=1.5).resolved(1.0, 2.0).global_guidance_weight == 1.5
+    assert SamplingOptions().resolved(1.0, 2.0, global_guidance_weight=3.0).global_guidance_weight == 3.0
+    assert SamplingOptions(global_guidance_weight=4.0).resolved(1.0, 2.0, None, 3.0).global_guidance_weight == 4.0
+    with pytest.raises(InputError):
+        SamplingOptions(global_guidance_weight=-1)
+
+
+def test_the_global_guidance_weight_reaches_the_global_stage_only(tiny_pipeline, click_features):
+    base = tiny_pipeline(click_features, "salsa", seed=3, steps=2, guidance_weight=2.0, global_guidance_weight=2.0)
+    other = tiny_pipeline(click_features, "salsa", seed=3, steps=2, guidance_weight=2.0, global_guidance_weight=5.0)
+    assert not np.allclose(base.primitive_motion, other.primitive_motion)
+    same = tiny_pipeline(click_features, "salsa", seed=3, steps=2, guidance_weight=2.0)  # the tiny config: None
+    np.testing.assert_array_equal(base.motion, same.motion)
 
 
 def test_samplers_are_the_diffusion_schedulers():

@@ -15,6 +15,7 @@ WORK=runs/long
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
+GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-3}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 PY=${PYTHON:-python3}
 
 start() {
@@ -50,7 +51,7 @@ stop() {
       rm -f "$WORK/$stage.pid"
     fi
   done
-  "$PY" -m lodge merge --global "$WORK/global" --local "$WORK/local" --out "$COMMITTED" --half
+  "$PY" -m lodge merge --global "$WORK/global" --local "$WORK/local" --out "$COMMITTED" --half --global-guidance "$GLOBAL_GUIDANCE"
   cp "$WORK"/global/train_history_global.json "$WORK"/local/train_history_local.json "$COMMITTED/"
   echo "merged into $COMMITTED"
 }

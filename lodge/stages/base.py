@@ -37,7 +37,8 @@ def resolve_options(models: StageModels, options: SamplingOptions | None = None,
     """``options`` (with ``overrides``) with the checkpoint's defaults filled in: its soft-cue strength,
     guidance weight and the sampler's step count."""
     return sampling_options(options, **overrides).resolved(
-        float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps)
+        float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps,
+        models.cfg.global_guidance_weight)
 
 
 @dataclass

@@ -88,7 +88,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
                   generator: torch.Generator, progress: ProgressFn | None = None) -> GlobalResult:
     """Sample the primitives of every window in one batch (held ones inpainted), then chain the windows.
 
-    ``options`` gives the sampler, steps and guidance weight; ``generator`` the noise (the pipeline
+    ``options`` gives the sampler, steps and the global guidance weight; ``generator`` the noise (the pipeline
     passes the one the local stage then continues with).
     """
     options = resolve_options(models, options)
@@ -112,7 +112,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         hard_values = models.normalizer.normalize(torch.as_tensor(inputs.keep_values, device=device))
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.guidance_weight, hard_mask=hard_mask, hard_values=hard_values,
+        guidance_weight=options.global_guidance_weight, hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),
     )
     raw = models.normalizer.denormalize(x0).float().cpu().numpy()

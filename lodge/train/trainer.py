@@ -23,6 +23,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..audio import normalize_music
+from .. import checks
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
 from ..constants import HARD_GUIDE, PRIM_LEN
@@ -465,11 +466,13 @@ class Trainer:
         return self.save()
 
 
-def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False) -> Path:
+def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False,
+                      global_guidance_weight: float | None = None) -> Path:
     """Combine the global network of one checkpoint with the local network of another.
 
     Used when the two stages are trained in parallel (separate processes or machines). Both must
-    share genres and normalisers (same corpus and seed), which is checked.
+    share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``,
+    when given, becomes the merged checkpoint's default for the global stage.
     """
     g, l = load_checkpoint(global_dir), load_checkpoint(local_dir)
     if g.cfg.genres != l.cfg.genres:
@@ -479,6 +482,8 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
             and np.allclose(g.music_mean, l.music_mean) and np.allclose(g.music_std, l.music_std)):
         raise ValueError("the two checkpoints were trained with different normalisers")
     cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
+    if global_guidance_weight is not None:
+        cfg.global_guidance_weight = checks.check_guidance(global_guidance_weight)
     training = dict(l.meta.get("training_data", {}))
     # Each stage's record from the run that trained it: a run resumed from a merged checkpoint also
     # carries the other stage's (stale) record.
