@@ -21,7 +21,7 @@ MOTION_DIM: int = CONTACT_DIM + ROOT_DIM + N_JOINTS * ROT_DIM  # 139
 # Slices of the 139-dim motion vector.
 CONTACT_SLICE = slice(0, CONTACT_DIM)
 ROOT_SLICE = slice(CONTACT_DIM, CONTACT_DIM + ROOT_DIM)
-ROOT_X, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 2  # the horizontal root (y is up)
+ROOT_X, ROOT_Y, ROOT_Z = ROOT_SLICE.start, ROOT_SLICE.start + 1, ROOT_SLICE.start + 2  # y is up
 ROT_SLICE = slice(CONTACT_DIM + ROOT_DIM, MOTION_DIM)
 
 JOINT_NAMES: tuple[str, ...] = (

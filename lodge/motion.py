@@ -13,7 +13,7 @@ import torch
 
 from .constants import (
     ANKLE_CONTACT_HEIGHT, CONTACT_SLICE, FOOT_JOINTS, MIRROR_CONTACTS, MIRROR_JOINTS, MOTION_DIM,
-    N_JOINTS, ROOT_SLICE, ROT_SLICE, TOE_CONTACT_HEIGHT,
+    N_JOINTS, ROOT_SLICE, ROOT_Y, ROT_SLICE, TOE_CONTACT_HEIGHT,
 )
 from .rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 from .skeleton import forward_kinematics, rest_joints
@@ -61,7 +61,7 @@ def ground_motion(motion: np.ndarray) -> np.ndarray:
     motion = np.array(motion, dtype=np.float32, copy=True)
     joints = motion_to_joints(motion[:1])
     lowest_toe = joints[0, [FOOT_JOINTS[2], FOOT_JOINTS[3]], 1].min()
-    motion[:, ROOT_SLICE.start + 1] -= lowest_toe
+    motion[:, ROOT_Y] -= lowest_toe
     return motion
 
 

@@ -76,6 +76,9 @@ class SamplingOptions:
     smooth_cue_joins: bool = True
     """Blend the generated frames into the imposed cue frames so the body never jumps at a cue's edge
     (:mod:`lodge.post.joins`; the cue frames stay exact)."""
+    floor: bool = True
+    """Keep the dancer on the floor: a slow vertical shift so the lowest joint touches it, except in
+    jumps under a second (:mod:`lodge.post.ground`)."""
     foot_lock: bool = True
     """Keep planted feet from sliding by moving the body over them (:mod:`lodge.post.footlock`)."""
     beat_sync: bool = False

@@ -86,7 +86,13 @@ def test_post_step_runs_on_a_stretch(tiny_pipeline, song):
     assert stretch.shape == (SEG_LEN, 139)
     np.testing.assert_array_equal(motion, before)  # the input is left alone
     np.testing.assert_array_equal(stretch[0, 4:7], motion[SEG_LEN, 4:7])  # foot lock starts at the stretch
-    # Without foot lock (a whole-song correction) the joins of a segment are smoothed the same either way.
-    whole = post_process(motion, fixed, OPTS)
-    np.testing.assert_allclose(post_process(motion, fixed, OPTS, SEG_LEN, 2 * SEG_LEN), whole[SEG_LEN:2 * SEG_LEN],
-                               atol=1e-6)
+    # Without foot lock and floor (corrections that look past the stretch's ends) the joins of a segment
+    # are smoothed the same either way.
+    local_only = OPTS.replace(floor=False)
+    whole = post_process(motion, fixed, local_only)
+    np.testing.assert_allclose(post_process(motion, fixed, local_only, SEG_LEN, 2 * SEG_LEN),
+                               whole[SEG_LEN:2 * SEG_LEN], atol=1e-6)
+    # The floor leaves the cue frames exactly as the sampler wrote them.
+    grounded = post_process(motion, fixed, OPTS.replace(lowpass=False, smooth_cue_joins=False))
+    np.testing.assert_array_equal(grounded[fixed], motion[fixed])
+    assert np.abs(grounded - motion).max() > 0

@@ -12,7 +12,8 @@ primitives of a window fit the kept ones, and the kept ones come back exactly.
 
 With ``options.lowpass`` each sampled primitive is low-passed over its own frames
 (:func:`lodge.post.lowpass_motion`), as the local stage's frames are: the cue frames are written into
-the dance exactly, so they must not keep a judder the frames around them lose.
+the dance exactly, so they must not keep a judder the frames around them lose. With ``options.floor``
+each primitive is then put on the floor (:func:`lodge.post.ground_primitives`), for the same reason.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import torch
 
 from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_X, ROOT_Z
 from ..motion import align_transform, planar_transform
-from ..post import lowpass_motion
+from ..post import ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
@@ -118,6 +119,8 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     raw = models.normalizer.denormalize(x0).float().cpu().numpy()
     if options.lowpass:
         raw = np.stack([[lowpass_motion(prim) for prim in window] for window in raw])
+    if options.floor:
+        raw = ground_primitives(raw)
     if keep is not None:
         raw[keep] = inputs.keep_values[keep]  # exactly as given (not through the normaliser and back)
     return GlobalResult(raw=raw, primitives=chain_windows(raw, models.cfg.canonical_heading))

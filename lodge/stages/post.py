@@ -1,7 +1,7 @@
 """Post stage: what happens to the sampled motion before it is a dance.
 
 :func:`post_process` smooths the joins at the imposed cue frames, takes the frame-to-frame judder off
-the generated frames and locks planted feet, on the whole song or on a stretch of it;
+the generated frames, puts the dancer on the floor and locks planted feet, on the whole song or on a stretch of it;
 :func:`finish_dance` cuts the motion to the song, optionally re-times it onto the beats and makes the
 :class:`lodge.dance.Dance` with its primitives.
 """
@@ -16,7 +16,7 @@ from ..audio import MusicFeatures
 from ..constants import SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
-from ..post import lock_feet, lowpass_motion, output_frame, smooth_joins, sync_to_beats
+from ..post import lock_feet, lowpass_motion, output_frame, smooth_joins, stand_on_floor, sync_to_beats
 from ..primitives import PrimitivePlan
 from ..sampling import SamplingOptions
 from .plan import cue_motion, placed_primitives
@@ -24,14 +24,14 @@ from .plan import cue_motion, placed_primitives
 
 def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions,
                  start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Join smoothing (``smooth_cue_joins``), low-pass (``lowpass``) and foot lock (``foot_lock``) of
-    frames [start, stop), in that order.
+    """Join smoothing (``smooth_cue_joins``), low-pass (``lowpass``), floor (``floor``) and foot lock
+    (``foot_lock``) of frames [start, stop), in that order.
 
     Args:
         motion: (T, 139) song-long motion as the local stage made it (song coordinates).
         fixed: (T,) frames the sampler wrote exactly (left as they are by the low-pass and the join
             smoothing).
-        options: which of the three to run.
+        options: which of the four to run.
         start, stop: the stretch to process (default: all). Join smoothing sees only the stretch, so
             a stretch should begin and end at fixed frames (segment boundaries carry hard cues); foot
             lock's root correction starts at zero at ``start``, so the stretch's first frame keeps its
@@ -45,6 +45,8 @@ def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions
         out = smooth_joins(out, np.asarray(fixed[start:stop], bool))
     if options.lowpass:  # after the joins: filtering a gap at a cue edge would smear it over its neighbours
         out = lowpass_motion(out, np.asarray(fixed[start:stop], bool))
+    if options.floor:  # before the foot lock, which finds planted feet by their height
+        out = stand_on_floor(out, np.asarray(fixed[start:stop], bool))
     if options.foot_lock:
         out = lock_feet(out)
     return out
