@@ -60,3 +60,39 @@ def test_horizontal_root_gets_the_wider_filter():
     assert speed(out[:, 4]) < 0.35 * speed(motion[:, 4])
     assert np.abs(out[10:-10, 4] - travel[10:-10]).mean() < 0.5 * np.abs(motion[10:-10, 4] - travel[10:-10]).mean()
     np.testing.assert_allclose(lowpass_motion(motion, root_sigma=0)[:, 4], motion[:, 4])
+
+
+def test_a_root_jump_becomes_a_walk_and_the_fixed_frames_keep_their_place():
+    motion = _dance(0.0)
+    motion[:, 4] = np.linspace(0.0, 1.0, T)
+    motion[50:52, 4] += 1.0  # the dancer a metre away for two frames
+    motion[60:, 6] += 0.8  # and 0.8 m aside from frame 60 on, where a cue (frames 70-77) says so
+    fixed = np.zeros(T, bool)
+    fixed[70:78] = True
+    out = lowpass_motion(motion, fixed)
+    steps = np.linalg.norm(np.diff(out[:, [4, 6]], axis=0), axis=-1)
+    assert steps.max() < 0.06, steps.max()  # was 1 m
+    np.testing.assert_array_equal(out[fixed], motion[fixed])
+
+
+def test_a_half_turn_flip_is_taken_out_and_a_real_spin_kept():
+    from scipy.spatial.transform import Rotation
+
+    from lodge.motion import pack_motion
+
+    def turn_of(motion):
+        _, _, rot = unpack_motion(motion)
+        r = Rotation.from_matrix(np.asarray(rot)[:, 0])
+        return np.degrees(np.linalg.norm((r[1:] * r[:-1].inv()).as_rotvec(), axis=-1))
+
+    contacts, transl, rot = (np.asarray(a).copy() for a in unpack_motion(_dance(0.0)))
+    spin = np.radians(25.0) * np.arange(T)  # a spin at 25 degrees a frame (2 turns a second): kept
+    rot[:, 0] = Rotation.from_euler("y", spin[:, None]).as_matrix()
+    spinning = pack_motion(contacts, transl, rot)
+    np.testing.assert_allclose(turn_of(lowpass_motion(spinning, sigma=1e-6)), turn_of(spinning), atol=0.5)
+    heading = np.radians(10.0) * np.sin(np.arange(T) / 10)
+    heading[40:42] += np.pi * 0.95  # the body flipped round for two frames
+    rot[:, 0] = Rotation.from_euler("y", heading[:, None]).as_matrix()
+    flipped = pack_motion(contacts, transl, rot)
+    assert turn_of(flipped).max() > 150
+    assert turn_of(lowpass_motion(flipped)).max() < 15
