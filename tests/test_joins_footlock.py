@@ -3,7 +3,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from lodge.post.footlock import lock_feet
-from lodge.post.joins import BLEND_FRAMES, free_runs, smooth_joins
+from lodge.post.joins import BLEND_FRAMES, MAX_CLOSING_STEP, free_runs, smooth_joins
 from lodge.metrics import foot_skating_ratio
 from lodge.motion import motion_to_joints, pack_motion, rest_motion, unpack_motion
 
@@ -41,7 +41,11 @@ def test_jumps_at_cue_edges_are_removed_and_cues_kept():
     assert after.max() < 0.1  # at most 10 cm of mean joint travel per frame anywhere
     np.testing.assert_array_equal(out[fixed], motion[fixed])
     far = np.r_[0:50 - BLEND_FRAMES - 1, 58 + BLEND_FRAMES + 1:T]
-    np.testing.assert_allclose(out[far], motion[far], atol=1e-5)  # the fade ends within BLEND_FRAMES
+    np.testing.assert_allclose(out[far, 7:], motion[far, 7:], atol=1e-5)  # the rotations' fade ends within BLEND_FRAMES
+    # the root's gaps (0.5 m) close no faster than MAX_CLOSING_STEP a frame each, over more frames
+    closing = np.linalg.norm(np.diff(out[:, 4:7] - motion[:, 4:7], axis=0), axis=-1)
+    assert closing[~(fixed[1:] | fixed[:-1])].max() <= 2 * MAX_CLOSING_STEP + 1e-6
+    assert closing[np.r_[0:50 - BLEND_FRAMES - 1]].max() > 0  # and reach past BLEND_FRAMES to do so
 
 
 def test_linear_root_mode_spreads_the_gap_over_the_run():

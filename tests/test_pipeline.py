@@ -42,8 +42,10 @@ def test_dance_shapes_and_placements(tiny_pipeline, click_features):
 
 
 def test_beat_sync_retimes_a_little_and_moves_the_primitives_along(tiny_pipeline, click_features):
-    plain = tiny_pipeline(click_features, "salsa", seed=0, **FAST)
-    synced = tiny_pipeline(click_features, "salsa", seed=0, beat_sync=True, **FAST)
+    # Unfiltered: the random network's output, low-passed and despiked, has few kinematic beats for the
+    # BAS to find, whichever way it is timed.
+    plain = tiny_pipeline(click_features, "salsa", seed=0, lowpass=False, **FAST)
+    synced = tiny_pipeline(click_features, "salsa", seed=0, beat_sync=True, lowpass=False, **FAST)
     assert synced.motion.shape == plain.motion.shape
     assert "beat_sync" in synced.timings
     assert [p.kind for p in synced.primitives] == [p.kind for p in plain.primitives]

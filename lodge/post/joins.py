@@ -7,7 +7,8 @@ without touching the cue frames:
 
 - root translation: the gap between a cue's edge frame (continued at the cue's own velocity) and the
   neighbouring generated frame is closed in full at the edge and faded out with a cosine over
-  ``root_blend`` frames (or spread linearly over the run between two cues);
+  ``root_blend`` frames, or over more when the gap is large (it never closes faster than
+  :data:`MAX_CLOSING_STEP` per frame), or spread linearly over the run between two cues;
 - joint rotations (pelvis orientation included): the rotation that closes the gap at a cue edge is
   applied in full at the edge and faded out with a cosine over ``blend`` frames (inertialization).
 """
@@ -20,6 +21,10 @@ from ..constants import N_JOINTS
 from ..motion import pack_motion, unpack_motion
 
 BLEND_FRAMES = 12  # 0.4 s: how far into the generated frames a rotation gap is faded out
+# A root gap is closed no faster than this on top of the dancer's own travel (m per frame, 0.6 m/s): a
+# gap of a metre closed over 12 frames would be a dash across the floor. Its fade is longer (up to the
+# whole run, then linear) when the gap is larger.
+MAX_CLOSING_STEP = 0.02
 
 
 def free_runs(fixed: np.ndarray) -> list[tuple[int, int]]:
@@ -64,6 +69,26 @@ def _linear_weights(length: int, has_left: bool, has_right: bool) -> tuple[np.nd
     return 1.0 - u, u
 
 
+def _root_weights(length: int, root_blend: int | None, d_left, d_right) -> tuple[np.ndarray, np.ndarray]:
+    """(length,) weights of the left and right root gap corrections: each faded out over ``root_blend``
+    frames or, for a larger gap, over enough frames that it closes at :data:`MAX_CLOSING_STEP` at most
+    (a cosine fade's steepest step is pi / 2 times its mean); linear over the whole run when the two
+    fades do not fit in it side by side, or when ``root_blend`` is None."""
+    sides = (d_left is not None, d_right is not None)
+    if root_blend is None:
+        return _linear_weights(length, *sides)
+
+    def reach(gap) -> int:
+        if gap is None:
+            return 0
+        return max(int(root_blend), int(np.ceil(np.pi / 2 * np.linalg.norm(gap) / MAX_CLOSING_STEP)))
+
+    b_left, b_right = reach(d_left), reach(d_right)
+    if (all(sides) and b_left + b_right > length) or max(b_left, b_right) > length:
+        return _linear_weights(length, *sides)
+    return _fade(length, b_left), _fade(length, b_right)[::-1]
+
+
 def smooth_joins(
     motion: np.ndarray, fixed: np.ndarray, blend: int = BLEND_FRAMES, root_blend: int | None = BLEND_FRAMES,
 ) -> np.ndarray:
@@ -101,7 +126,7 @@ def smooth_joins(
             d_right = transl[right] - vel - transl[b - 1]
         sides = (left is not None, right is not None)
         w_left, w_right = _edge_weights(length, blend, *sides)
-        r_left, r_right = _edge_weights(length, root_blend, *sides) if root_blend is not None else _linear_weights(length, *sides)
+        r_left, r_right = _root_weights(length, root_blend, d_left, d_right)
         if d_left is not None:
             transl[a:b] += r_left[:, None] * d_left
         if d_right is not None:

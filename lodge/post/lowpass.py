@@ -11,7 +11,8 @@ The horizontal root gets a wider Gaussian: its judder is the largest in metres (
 networks' root travels at about 5 m/s frame to frame, real dancers' at 0.2-0.5), and real travel is
 slow. The filter runs on the root translation and the joint rotations' 6D numbers (which every
 reader turns into a rotation by Gram-Schmidt, as it does the network's own output), not on the
-foot-contact labels; a dimension that is constant stays so. Before the Gaussians, two kinds of spike
+foot-contact labels; a dimension that is constant stays so. Before them (before join smoothing too, in the
+pipeline: :func:`despike_motion`), two kinds of spike
 that a Gaussian would only smear over their neighbours are taken out, each rebuilt from the
 median-filtered steps around it: the root's path around a step of more than 0.2 m (the local network
 can put the dancer a metre away for a frame or two beside a cue), and the pelvis' orientation around
@@ -65,20 +66,32 @@ def lowpass_motion(motion: np.ndarray, fixed: np.ndarray | None = None, sigma: f
     # hard-cue frames then filters exactly as it does within the whole song (edits filter stretches).
     smooth = lambda x, s: gaussian_filter1d(x, s, axis=0, mode="nearest", radius=HARD_GUIDE)  # noqa: E731
     keep = np.zeros(len(motion), bool) if fixed is None else np.asarray(fixed, bool)
-    source = motion
-    if sigma > 0:  # the body's orientation: flips of the pelvis by a half turn in one frame go first
-        source = motion.copy()
-        pelvis = slice(ROT_SLICE.start, ROT_SLICE.start + ROT_DIM)
-        matrices = np.asarray(rotation_6d_to_matrix(motion[:, pelvis].astype(np.float64)))
-        source[:, pelvis] = np.asarray(matrix_to_rotation_6d(despiked_rotations(matrices, keep)), np.float32)
-    filtered = smooth(source, sigma) if sigma > 0 else motion.copy()
+    filtered = smooth(motion, sigma) if sigma > 0 else motion.copy()
     horizontal = [ROOT_X, ROOT_Z]
-    if root_sigma > 0:
-        filtered[:, horizontal] = smooth(despiked_root(motion[:, horizontal], keep), root_sigma)
-    else:
-        filtered[:, horizontal] = motion[:, horizontal]
+    filtered[:, horizontal] = smooth(motion[:, horizontal], root_sigma) if root_sigma > 0 else motion[:, horizontal]
     filtered[:, CONTACT_SLICE] = motion[:, CONTACT_SLICE]
     out[~keep] = filtered[~keep]
+    return out
+
+
+def despike_motion(motion: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
+    """A copy of ``motion`` (T, 139) with the spikes of its horizontal root (:func:`despiked_root`) and of
+    the pelvis' orientation (:func:`despiked_rotations`) taken out; ``fixed`` frames stay as they are.
+    The pipeline runs it before join smoothing, which would take a spike beside a cue for the gap to
+    close and move the whole run by it."""
+    motion = np.asarray(motion, dtype=np.float32)
+    out = motion.copy()
+    if len(motion) < 3:
+        return out
+    keep = np.zeros(len(motion), bool) if fixed is None else np.asarray(fixed, bool)
+    horizontal = [ROOT_X, ROOT_Z]
+    out[:, horizontal] = despiked_root(motion[:, horizontal], keep).astype(np.float32)
+    pelvis = slice(ROT_SLICE.start, ROT_SLICE.start + ROT_DIM)
+    matrices = np.asarray(rotation_6d_to_matrix(motion[:, pelvis].astype(np.float64)))
+    despiked = despiked_rotations(matrices, keep)
+    changed = np.abs(despiked - matrices).max(axis=(-1, -2)) > 0
+    out[changed, pelvis] = np.asarray(matrix_to_rotation_6d(despiked[changed]), np.float32)
+    out[keep] = motion[keep]
     return out
 
 

@@ -16,7 +16,7 @@ from ..audio import MusicFeatures
 from ..constants import SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
-from ..post import lock_feet, lowpass_motion, output_frame, smooth_joins, stand_on_floor, sync_to_beats
+from ..post import despike_motion, lock_feet, lowpass_motion, output_frame, smooth_joins, stand_on_floor, sync_to_beats
 from ..primitives import PrimitivePlan
 from ..sampling import SamplingOptions
 from .plan import cue_motion, placed_primitives
@@ -24,8 +24,8 @@ from .plan import cue_motion, placed_primitives
 
 def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions,
                  start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Join smoothing (``smooth_cue_joins``), low-pass (``lowpass``), floor (``floor``) and foot lock
-    (``foot_lock``) of frames [start, stop), in that order.
+    """Spike removal and join smoothing (``lowpass``, ``smooth_cue_joins``), low-pass (``lowpass``), floor
+    (``floor``) and foot lock (``foot_lock``) of frames [start, stop), in that order.
 
     Args:
         motion: (T, 139) song-long motion as the local stage made it (song coordinates).
@@ -41,6 +41,8 @@ def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions
         A new (stop - start, 139) array; ``motion`` is not changed.
     """
     out = np.array(motion[start:stop], dtype=np.float32, copy=True)
+    if options.lowpass:  # its spikes first: join smoothing would take one beside a cue for a gap to close
+        out = despike_motion(out, np.asarray(fixed[start:stop], bool))
     if options.smooth_cue_joins:
         out = smooth_joins(out, np.asarray(fixed[start:stop], bool))
     if options.lowpass:  # after the joins: filtering a gap at a cue edge would smear it over its neighbours
