@@ -15,7 +15,9 @@ from ..constants import FOOT_JOINTS, ROOT_SLICE
 from ..motion import motion_to_joints
 
 CONTACT_HEIGHT = 0.05  # m
-SMOOTH_SIGMA = 2.0  # frames: a foot that touches and leaves the floor on alternate frames must not make the body judder
+SMOOTH_SIGMA = 0.5  # frames: the steady part of the correction (the glitches are spread wider: SPIKE_SIGMA)
+SPIKE_STEP = 0.05  # m a frame (1.5 m/s): a planted foot's move beyond this is spread over SPIKE_SIGMA
+SPIKE_SIGMA = 3.0  # frames
 
 
 def lock_feet(motion: np.ndarray, height: float = CONTACT_HEIGHT, joints: np.ndarray | None = None,
@@ -37,8 +39,15 @@ def lock_feet(motion: np.ndarray, height: float = CONTACT_HEIGHT, joints: np.nda
     step = feet[1:, :, [0, 2]] - feet[:-1, :, [0, 2]]  # (T-1, 4, 2)
     count = planted.sum(1, keepdims=True)
     drift = np.where(count > 0, (step * planted[..., None]).sum(1) / np.maximum(count, 1), 0.0)  # (T-1, 2)
+    # A planted foot that moves more than SPIKE_STEP in one frame is a glitch of the leg: that excess is
+    # taken off the body over a few frames (SPIKE_SIGMA), the rest at once (smooth_sigma), so the
+    # feet stay put without the body jumping.
+    size = np.linalg.norm(drift, axis=-1, keepdims=True)
+    steady = drift * np.minimum(1.0, SPIKE_STEP / np.maximum(size, 1e-12))
+    excess = drift - steady
     if smooth_sigma > 0:
-        drift = gaussian_filter1d(drift, smooth_sigma, axis=0, mode="nearest")
+        steady = gaussian_filter1d(steady, smooth_sigma, axis=0, mode="nearest")
+    drift = steady + gaussian_filter1d(excess, SPIKE_SIGMA, axis=0, mode="nearest")
     correction = np.concatenate([np.zeros((1, 2)), -np.cumsum(drift, axis=0)])
     out = motion.copy()
     root = out[:, ROOT_SLICE]
