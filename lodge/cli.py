@@ -106,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--fk-fraction", type=float, default=1.0,
                        help="share of each batch that gets the forward-kinematics losses (cheaper steps on a CPU); 0 = the x0 loss alone")
+    train.add_argument("--genre-power", type=float, default=1.0,
+                       help="each genre's share of a batch is its number of tracks to this power "
+                            "(1: every track alike; 0: every genre alike)")
     train.add_argument("--root-weight", type=float, default=1.0,
                        help="how much more the horizontal root's error counts in the x0 terms than another dimension's")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
@@ -146,7 +149,7 @@ def _train(args: argparse.Namespace) -> int:
         stage=args.stage, data=args.data, out=args.out, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
-        x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight,
+        x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")

@@ -151,3 +151,14 @@ def test_a_global_run_resumes_from_a_state_file_with_the_old_normalizer_buffers(
     assert resumed.step == 2
     resumed.run()
     assert load_checkpoint(out).meta["training_data"]["runs"]["global"]["steps"] == 3
+
+
+def test_genre_power_sets_each_genres_share_of_the_batches():
+    from lodge.train.trainer import track_probabilities
+
+    genres = [0] * 9 + [1]  # nine tracks of one genre, one of another
+    np.testing.assert_allclose(track_probabilities(genres, 1.0), np.full(10, 0.1))
+    p = track_probabilities(genres, 0.5)
+    np.testing.assert_allclose([p[:9].sum(), p[9]], [0.75, 0.25])  # shares as sqrt(9) : sqrt(1)
+    p = track_probabilities(genres, 0.0)
+    np.testing.assert_allclose([p[:9].sum(), p[9]], [0.5, 0.5])

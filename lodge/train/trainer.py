@@ -70,6 +70,18 @@ class TrainSettings:
     x0_vel_weight: float = 0.0
     # How much more the horizontal root's error counts in the x0 terms (lodge.train.losses root_weight).
     root_weight: float = 1.0
+    # How each batch picks its tracks: every genre's share is its number of tracks to this power (1: every
+    # track alike, as the corpus comes, salsa 36 % and swing 4 %; 0: every genre alike).
+    genre_power: float = 1.0
+
+
+def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
+    """The chance of each track to be picked for a batch example, so that each genre's share is its
+    number of tracks to ``genre_power`` (1: every track alike)."""
+    genre_ids = np.asarray(genre_ids)
+    _, inverse, counts = np.unique(genre_ids, return_inverse=True, return_counts=True)
+    weights = counts[inverse].astype(np.float64) ** (float(genre_power) - 1.0)
+    return weights / weights.sum()
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -180,6 +192,7 @@ class Trainer:
         existing = self._existing_checkpoint()
         genres = existing.cfg.genres if existing else None
         self.tracks, genres = _load_tracks(settings.data, "train", genres)
+        self.track_p = track_probabilities([t.genre_id for t in self.tracks], settings.genre_power)
         if existing:
             self.cfg = existing.cfg
             self.normalizer = existing.motion_normalizer
@@ -331,8 +344,13 @@ class Trainer:
     def _music(self, music: np.ndarray) -> torch.Tensor:
         return normalize_music(torch.as_tensor(np.stack(music), device=self.device), self.music_mean, self.music_std)
 
+    def _picks(self) -> np.ndarray:
+        if self.s.genre_power == 1.0:  # the same draws as before the option existed
+            return self.rng.integers(0, len(self.tracks), self.s.batch_size)
+        return self.rng.choice(len(self.tracks), self.s.batch_size, p=self.track_p)
+
     def _local_batch(self):
-        picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
+        picks = self._picks()
         ex = [local_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
         motion = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
@@ -340,7 +358,7 @@ class Trainer:
         return motion, self._music([e[1] for e in ex]), genre, weight
 
     def _global_batch(self):
-        picks = self.rng.integers(0, len(self.tracks), self.s.batch_size)
+        picks = self._picks()
         ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
         prims = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
