@@ -35,11 +35,12 @@ from ..rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 LOWPASS_SIGMA = 1.0  # frames at 30 fps: -3 dB near 4 Hz, half amplitude near 5.6 Hz
 ROOT_LOWPASS_SIGMA = 2.0  # the horizontal root: real dancers keep 94-98 % of their travel speed under it
 # Spikes that a Gaussian would only smear over their neighbours are rebuilt first, from the
-# median-filtered frame-to-frame steps, out to SPIKE_REACH frames around each: a root step longer
-# than ROOT_SPIKE_M (the CMU dancers' longest is 0.084 m; the local network can put the dancer a metre
-# away for a frame or two beside a cue, and a frame-to-frame judder of 5-10 cm must stay the Gaussian's) and a pelvis turn faster than SPIKE_DEGREES (theirs: 47 at
-# most, 99.99 % under 33; the network flips the body by 80-170). Only around spikes: rebuilding whole
-# runs would let the median's small errors add up to a drift.
+# median-filtered frame-to-frame steps, out to SPIKE_REACH frames around each: a root step longer than
+# ROOT_SPIKE_M (the CMU dancers' longest is 0.084 m; the local network can put the dancer a metre away
+# for a frame or two beside a cue, and a frame-to-frame judder of 5-10 cm is the Gaussian's to take)
+# and a pelvis turn faster than SPIKE_DEGREES (theirs: 47 at most, 99.99 % under 33; the network flips
+# the body by 80-170). Only around spikes: rebuilding whole runs would let the median's small errors
+# add up to a drift.
 ROOT_SPIKE_M = 0.2
 SPIKE_DEGREES = 40.0
 SPIKE_REACH = 6
