@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
+from scipy.spatial.transform import Rotation
 
 from ..constants import CONTACT_SLICE, HARD_GUIDE, ROOT_X, ROOT_Z, ROT_DIM, ROT_SLICE
 from ..rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+from .joins import free_runs
 
 LOWPASS_SIGMA = 1.0  # frames at 30 fps: -3 dB near 4 Hz, half amplitude near 5.6 Hz
 ROOT_LOWPASS_SIGMA = 2.0  # the horizontal root: real dancers keep 94-98 % of their travel speed under it
@@ -113,8 +115,6 @@ def despiked_root(root: np.ndarray, fixed: np.ndarray, steps: int = SPIKE_MEDIAN
     :data:`ROOT_SPIKE_M` (fixed frames excepted), the path is rebuilt from the median-filtered steps,
     on from the frame before, and the gap this leaves at the frame after is spread linearly over the
     stretch, so a jump becomes a walk and the frames around keep their places."""
-    from .joins import free_runs
-
     root = np.asarray(root, np.float64)
     n = len(root)
     if n < 3:
@@ -146,10 +146,6 @@ def despiked_rotations(matrices: np.ndarray, fixed: np.ndarray, steps: int = SPI
     rebuilds a path: on from the frame before, the rotation left over at the frame after spread over
     the stretch. The local network sometimes turns the whole body by a half turn for a frame or two;
     real turns, spins included, are continuous and stay as they are."""
-    from scipy.spatial.transform import Rotation
-
-    from .joins import free_runs
-
     matrices = np.asarray(matrices, np.float64)
     n = len(matrices)
     if n < 3:
