@@ -51,6 +51,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="classifier-free guidance weight (default: the checkpoint's)")
     gen.add_argument("--global-guidance", type=float, default=DEFAULTS.global_guidance_weight,
                      help="the global stage's (the primitives') guidance weight (default: the checkpoint's)")
+    gen.add_argument("--genre-guidance", type=float, default=DEFAULTS.genre_guidance_weight,
+                     help="guidance on the genre, both stages (0: off; default: the checkpoint's)")
     gen.add_argument("--beat-sync", action="store_true",
                      help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None,
@@ -109,6 +111,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--genre-power", type=float, default=1.0,
                        help="each genre's share of a batch is its number of tracks to this power "
                             "(1: every track alike; 0: every genre alike)")
+    train.add_argument("--genre-drop", type=float, default=0.0,
+                       help="share of samples trained with the null genre instead of their own, so sampling can "
+                            "guide on the genre (0 = off; a network without a null genre gets one)")
     train.add_argument("--root-weight", type=float, default=1.0,
                        help="how much more the horizontal root's error counts in the x0 terms than another dimension's")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
@@ -125,6 +130,9 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--global-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight for the global stage "
                             "(default: the local checkpoint's setting)")
+    merge.add_argument("--genre-guidance", type=float, default=None,
+                       help="the merged checkpoint's default guidance weight on the genre (both networks need a "
+                            "null genre; default: the local checkpoint's setting)")
     return parser
 
 
@@ -132,7 +140,8 @@ def _merge(args: argparse.Namespace) -> int:
     from .train.trainer import merge_checkpoints
 
     out = merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half,
-                            global_guidance_weight=args.global_guidance)
+                            global_guidance_weight=args.global_guidance,
+                            genre_guidance_weight=args.genre_guidance)
     print(f"wrote {out}")
     return 0
 
@@ -150,6 +159,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
         x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
+        genre_drop_prob=args.genre_drop,
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")
@@ -174,7 +184,8 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
     the sampling ones become ``args.options``."""
     args.options = SamplingOptions(
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
-        global_guidance_weight=args.global_guidance, max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
+        global_guidance_weight=args.global_guidance, genre_guidance_weight=args.genre_guidance,
+        max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
     )
     args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)

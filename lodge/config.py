@@ -50,6 +50,10 @@ class NetConfig:
     # input through a linear auto-encoder (input layer, output layer) that is quick to learn. Without a
     # skip the patched networks ignored x_t: after 550 steps their x0 error at t = 5 equalled that at t = 999.
     latent_skip: bool = False
+    # The network has a learned "any genre" embedding, trained by replacing the genre of some samples
+    # with it (genre dropout), so sampling can guide on the genre as on the music: away from the
+    # all-genre average, towards what sets this genre apart. Off for networks trained before it.
+    null_genre: bool = False
 
     def __post_init__(self) -> None:
         if self.skip_input and self.latent_skip:
@@ -85,6 +89,9 @@ class LodgeConfig:
     # returns primitives near the mean pose; a larger weight on its music gives them their energy back
     # without making the local stage's frames judder (training/README.md has the measurements).
     global_guidance_weight: float | None = None
+    # Default classifier-free guidance weight on the genre (both stages): x0 gains
+    # w_g * (x0(genre) - x0(null genre)). 0 = off; only networks with a null genre can use more.
+    genre_guidance_weight: float = 0.0
     # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
     # another default when its measured results are better there (see its model card).
     soft_fraction: float = 1.0
@@ -99,10 +106,16 @@ class LodgeConfig:
         self.genres = list(self.genres)
         if self.global_guidance_weight is not None:
             self.global_guidance_weight = float(self.global_guidance_weight)
+        self.genre_guidance_weight = float(self.genre_guidance_weight)
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):
             raise ValueError(f"duplicate genre names in {self.genres}")
+
+    @property
+    def has_null_genre(self) -> bool:
+        """Whether both networks can be guided on the genre (both were trained with genre dropout)."""
+        return self.local.null_genre and self.global_.null_genre
 
     @property
     def n_genres(self) -> int:

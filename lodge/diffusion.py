@@ -3,11 +3,13 @@ guidance, hard (inpainting) and soft (early-steps only) guidance.
 
 The denoiser contract used everywhere in Lodge::
 
-    denoise_fn(x_t: Tensor (B, ...), t: LongTensor (B,), drop_mask: BoolTensor (B,)) -> x0_pred (B, ...)
+    denoise_fn(x_t: Tensor (B, ...), t: LongTensor (B,), drop_mask: BoolTensor (B,),
+               genre_drop: BoolTensor (B,) | None = None) -> x0_pred (B, ...)
 
 ``drop_mask[i]`` True means "sample i is unconditional" (the music condition replaced by the learned
-null embedding). Taking a mask instead of one flag lets the sampler run the conditional and the
-unconditional halves of classifier-free guidance in a single batched forward.
+null embedding); ``genre_drop[i]`` True means "sample i has the null genre" (only asked of networks
+trained with genre dropout, when sampling guides on the genre). Taking masks instead of flags lets the
+sampler run every branch of classifier-free guidance in a single batched forward.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import torch
 
 from .sampling import DEFAULT_DDIM_STEPS  # owned by lodge.sampling (the request defaults); used below
 
-DenoiseFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+DenoiseFn = Callable[..., torch.Tensor]  # (x_t, t, drop_mask[, genre_drop]) -> x0, see above
 
 
 def cosine_alphas_cumprod(num_steps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
@@ -138,15 +140,34 @@ class GaussianDiffusion:
         return self.scheduler(sampler).timesteps(steps)
 
     # ----------------------------------------------------------------- reverse process
-    def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float) -> torch.Tensor:
+    def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float,
+                   genre_guidance_weight: float = 0.0) -> torch.Tensor:
+        """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre), every branch it needs in one
+        forward (the conditional alone when w = 1 and w_g = 0)."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
-        if guidance_weight == 1.0:
+        # Branches as (drop the music, drop the genre); the first is the conditional prediction.
+        branches = [(False, False)]
+        if guidance_weight != 1.0:
+            branches.append((True, False))
+        if genre_guidance_weight != 0.0:
+            branches.append((False, True))
+        if len(branches) == 1:
             return denoise_fn(x, tt, torch.zeros(batch, dtype=torch.bool, device=x.device))
-        drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)]).to(x.device)
-        out = denoise_fn(torch.cat([x, x]), torch.cat([tt, tt]), drop)
-        cond, uncond = out[:batch], out[batch:]
-        return uncond + guidance_weight * (cond - uncond)
+
+        def mask(column: int) -> torch.Tensor:
+            return torch.tensor([b[column] for b in branches], device=x.device).repeat_interleave(batch)
+
+        n = len(branches)
+        args = [torch.cat([x] * n), torch.cat([tt] * n), mask(0)]
+        if genre_guidance_weight != 0.0:
+            args.append(mask(1))
+        out = denoise_fn(*args).split(batch)
+        cond, x0 = out[0], out[0]
+        for (drop_music, _), other in zip(branches[1:], out[1:]):
+            weight = guidance_weight - 1.0 if drop_music else genre_guidance_weight
+            x0 = x0 + weight * (cond - other)
+        return x0
 
     @torch.no_grad()
     def sample(
@@ -157,6 +178,7 @@ class GaussianDiffusion:
         sampler: "str | Scheduler" = "ddim",
         steps: Optional[int] = None,
         guidance_weight: float = 2.0,
+        genre_guidance_weight: float = 0.0,
         hard_mask: Optional[torch.Tensor] = None,
         hard_values: Optional[torch.Tensor] = None,
         soft_mask: Optional[torch.Tensor] = None,
@@ -177,6 +199,8 @@ class GaussianDiffusion:
             steps: number of denoising iterations (DDPM default: all ``num_steps``; DDIM default 50).
                 DDPM with fewer steps samples the respaced chain over the same evenly spaced steps.
             guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
+            genre_guidance_weight: classifier-free guidance on the genre, adding w_g (x0_c - x0_g) where
+                x0_g is the prediction with the null genre (``denoise_fn`` must take ``genre_drop``); 0 = off.
             hard_mask, hard_values: inpainting (values without a mask are ignored). Masks are bool (or 0/1) broadcastable to ``shape``. At every
                 iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
                 the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
@@ -243,7 +267,7 @@ class GaussianDiffusion:
             for mask, values in guides:
                 x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
 
-            x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight).to(dtype)
+            x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight, genre_guidance_weight).to(dtype)
             if use_soft and soft_fit is not None:
                 soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
                 guides[-1] = (soft_mask, soft_values)

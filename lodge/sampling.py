@@ -55,6 +55,10 @@ class SamplingOptions:
     global_guidance_weight: float | None = None
     """The global stage's guidance weight (the primitives), 0 to 20; None: the checkpoint's (which may be
     ``guidance_weight``)."""
+    genre_guidance_weight: float | None = None
+    """Classifier-free guidance on the genre, 0 to 20 (0: off): how far both stages move from the
+    all-genre average towards what sets the chosen genre apart; None: the checkpoint's. Above 0 only
+    for checkpoints trained with genre dropout."""
     max_seconds: float | None = DEFAULT_MAX_SECONDS
     """Refuse longer songs (at least 5 s); None (or 0) lifts the limit."""
     duration: float | None = None
@@ -93,7 +97,7 @@ class SamplingOptions:
     def _cleaned(self) -> dict[str, Any]:
         optional: dict[str, Callable[[object], Any]] = {
             "steps": checks.check_steps, "soft": checks.check_soft, "guidance_weight": checks.check_guidance,
-            "global_guidance_weight": checks.check_guidance,
+            "global_guidance_weight": checks.check_guidance, "genre_guidance_weight": checks.check_guidance,
         }
         out: dict[str, Any] = {}
         for name, check in (("seed", checks.check_seed), ("sampler", checks.check_sampler),
@@ -142,11 +146,11 @@ class SamplingOptions:
         return DEFAULT_DDIM_STEPS if self.sampler == "ddim" else int(diffusion_steps)
 
     def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None,
-                 global_guidance_weight: float | None = None) -> "SamplingOptions":
-        """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight`` and
-        ``global_guidance_weight`` are the checkpoint's defaults (the last None: the guidance weight),
-        ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved options
-        sample exactly the same dance."""
+                 global_guidance_weight: float | None = None, genre_guidance_weight: float = 0.0) -> "SamplingOptions":
+        """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight``,
+        ``global_guidance_weight`` and ``genre_guidance_weight`` are the checkpoint's defaults (a None global
+        weight: the guidance weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it
+        is). The resolved options sample exactly the same dance."""
         weight = guidance_weight if self.guidance_weight is None else self.guidance_weight
         if self.global_guidance_weight is not None:
             global_weight = self.global_guidance_weight
@@ -158,6 +162,7 @@ class SamplingOptions:
             soft=soft if self.soft is None else self.soft,
             guidance_weight=weight,
             global_guidance_weight=global_weight,
+            genre_guidance_weight=genre_guidance_weight if self.genre_guidance_weight is None else self.genre_guidance_weight,
             steps=self.steps if diffusion_steps is None else self.iterations(diffusion_steps),
         )
 

@@ -231,3 +231,31 @@ def test_schedulers_are_components_the_sampler_is_given():
     by_object = d.sample(denoise, (2, 8), sampler=ddim, steps=5, guidance_weight=1.0,
                          generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(by_name, by_object)
+
+
+def test_genre_guidance_adds_its_own_branch_to_the_same_batch():
+    d = GaussianDiffusion(100)
+    cond, no_music, null_genre = 1.0, -1.0, 0.5
+    batches = []
+
+    def fn(x, t, drop, genre_drop=None):
+        batches.append(x.shape[0])
+        assert not (drop & genre_drop).any()  # never both dropped: the formula has no such branch
+        out = torch.full_like(x, cond)
+        out[drop] = no_music
+        out[genre_drop] = null_genre
+        return out
+
+    out = d.sample(fn, SHAPE, steps=4, guidance_weight=2.0, genre_guidance_weight=3.0, generator=gen())
+    assert batches == [3 * SHAPE[0]] * 4
+    torch.testing.assert_close(out, torch.full(SHAPE, 1.0 + 1.0 * 2.0 + 3.0 * 0.5))
+    batches.clear()
+    out = d.sample(fn, SHAPE, steps=2, guidance_weight=1.0, genre_guidance_weight=2.0, generator=gen())
+    assert batches == [2 * SHAPE[0]] * 2
+    torch.testing.assert_close(out, torch.full(SHAPE, 1.0 + 2.0 * 0.5))
+
+
+def test_without_genre_guidance_the_denoiser_is_not_asked_for_a_genre_mask():
+    d = GaussianDiffusion(100)
+    out = d.sample(lambda x, t, drop: torch.ones_like(x), SHAPE, steps=2, guidance_weight=2.0, generator=gen())
+    torch.testing.assert_close(out, torch.ones(SHAPE))

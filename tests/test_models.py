@@ -499,3 +499,30 @@ def test_root_weight_makes_the_horizontal_root_error_count_more():
         weighted = [diffusion_losses(p, target, fk_samples=0, root_weight=10.0)[name].item() for p in (root, pose)]
         assert plain[0] == pytest.approx(plain[1])
         assert weighted[0] == pytest.approx(10 * weighted[1], rel=1e-4)
+
+
+@pytest.mark.parametrize("which", ["local", "global"])
+def test_the_null_genre_stands_for_any_genre(cfg, normalizer, which):
+    build = (lambda c: local_model(c, normalizer)) if which == "local" else global_model
+    inputs = local_inputs() if which == "local" else global_inputs(b=2)
+    plain = build(cfg)
+    with pytest.raises(ValueError, match="genre dropout"):
+        plain(**inputs, genre_drop=torch.tensor([True, False]))
+    # A trained network gets a null genre (the mean of its genre embeddings) and keeps its answers.
+    upgraded = build(cfg)
+    upgraded.add_null_genre()
+    assert upgraded.net.null_genre and any(p is upgraded.null_genre for p in upgraded.parameters())
+    torch.testing.assert_close(upgraded.null_genre.detach(), upgraded.genre.weight.detach().mean(0))
+    with torch.no_grad():
+        torch.testing.assert_close(upgraded(**inputs), plain(**inputs))
+        dropped = [upgraded(**dict(inputs, genre=torch.full((2,), g), genre_drop=torch.ones(2, dtype=torch.bool)))
+                   for g in range(len(GENRES))]
+        mixed = upgraded(**dict(inputs, genre_drop=torch.tensor([False, True])))
+    for other in dropped[1:]:
+        torch.testing.assert_close(other, dropped[0])  # with the null genre, the genre asked for is ignored
+    assert not torch.allclose(dropped[0], plain(**inputs))
+    torch.testing.assert_close(mixed[1], dropped[0][1], atol=1e-5, rtol=1e-4)
+    # Built from its config (as a checkpoint loads it), the network has the same parameters.
+    rebuilt = type(upgraded).from_config(upgraded.config)
+    assert rebuilt.null_genre is not None
+    rebuilt.load_weights(upgraded.state_dict())

@@ -162,3 +162,29 @@ def test_genre_power_sets_each_genres_share_of_the_batches():
     np.testing.assert_allclose([p[:9].sum(), p[9]], [0.75, 0.25])  # shares as sqrt(9) : sqrt(1)
     p = track_probabilities(genres, 0.0)
     np.testing.assert_allclose([p[:9].sum(), p[9]], [0.5, 0.5])
+
+
+def test_a_run_with_genre_dropout_gives_a_trained_network_a_null_genre_and_resumes(corpus, tmp_path):
+    from lodge.train.trainer import merge_checkpoints
+
+    common = dict(data=str(corpus), preset="tiny", batch_size=4, save_every=1000, disc_start=10_000)
+    for stage in ("global", "local"):
+        out = str(tmp_path / stage)
+        Trainer(TrainSettings(stage=stage, out=out, steps=2, **common), log=lambda m: None).run()
+        assert not load_checkpoint(out).cfg.local.null_genre and not load_checkpoint(out).cfg.global_.null_genre
+        run = Trainer(TrainSettings(stage=stage, out=out, steps=4, genre_drop_prob=0.5, **common), log=lambda m: None)
+        assert run.step == 2 and len(run.opt.param_groups) == 2  # the null genre joined the optimiser
+        before = run.model.null_genre.detach().clone()
+        run.run()
+        assert not torch.equal(run.model.null_genre.detach(), before)  # it is trained
+        ckpt = load_checkpoint(out)
+        assert (ckpt.cfg.global_ if stage == "global" else ckpt.cfg.local).null_genre
+        again = Trainer(TrainSettings(stage=stage, out=out, steps=5, genre_drop_prob=0.5, **common), log=lambda m: None)
+        assert again.step == 4 and len(again.opt.param_groups) == 2
+        torch.testing.assert_close(again.model.null_genre, run.model.null_genre)
+        again.run()
+    with pytest.raises(ValueError, match="genre dropout"):
+        merge_checkpoints(tmp_path / "global", tmp_path / "global", tmp_path / "m0", genre_guidance_weight=1.0)
+    merged = load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m",
+                                               genre_guidance_weight=1.5))
+    assert merged.cfg.has_null_genre and merged.cfg.genre_guidance_weight == 1.5

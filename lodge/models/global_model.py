@@ -17,12 +17,13 @@ from torch import nn
 from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM, PRIM_LEN
 from .component import ComponentMixin
+from .genre import GenreConditionMixin
 from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, skip_precondition, unpatchify
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
 
-class GlobalDenoiser(ComponentMixin, nn.Module):
+class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
     """Genre-conditioned transformer over primitive frames with time-aware cross-attention to music.
 
     Args:
@@ -61,6 +62,7 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
+        self._init_null_genre(net.null_genre)
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig) -> "GlobalDenoiser":
@@ -76,6 +78,7 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
         prim_frames: torch.Tensor,
         prim_kinds: torch.Tensor,
         drop_mask: torch.Tensor | None = None,
+        genre_drop: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict normalised x0 primitives.
 
@@ -88,6 +91,7 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
                 > N - L for the hard cues straddling the window ends).
             prim_kinds: (B, P) long, 0 = hard, 1 = soft.
             drop_mask: (B,) bool, True = drop the music condition.
+            genre_drop: (B,) bool, True = the null genre instead of ``genre`` (networks with ``null_genre``).
 
         Returns:
             (B, P, L, 139).
@@ -98,7 +102,7 @@ class GlobalDenoiser(ComponentMixin, nn.Module):
         centres = offsets * self.patch + (self.patch - 1) / 2.0
         pos = (prim_frames.to(x_t.device)[:, :, None] + centres).reshape(b, p * n_tok).float()
         tokens, music_pos, pooled = self.music(music, drop_mask)
-        genre_emb = self.genre(genre)
+        genre_emb = self.genre_embedding(genre, genre_drop)
         cond = self.time(t) + pooled + genre_emb
         h = (
             self.motion_in(patchify(x_t, self.patch))

@@ -12,6 +12,7 @@ from torch import nn
 from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .component import ComponentMixin
+from .genre import GenreConditionMixin
 from .foot import FootRefineBlock
 from .layers import (
     DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify,
@@ -31,7 +32,7 @@ def register_normalizer(module: nn.Module, normalizer_min=None, normalizer_max=N
     module.register_buffer("normalizer_max", hi)
 
 
-class LocalDenoiser(ComponentMixin, nn.Module):
+class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
     """Transformer decoder predicting clean motion x0 from noisy motion, music and genre.
 
     Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
@@ -76,6 +77,7 @@ class LocalDenoiser(ComponentMixin, nn.Module):
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
+        self._init_null_genre(net.null_genre)
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None) -> "LocalDenoiser":
@@ -92,6 +94,7 @@ class LocalDenoiser(ComponentMixin, nn.Module):
         return_parts: bool = False,
         cue_values: torch.Tensor | None = None,
         cue_mask: torch.Tensor | None = None,
+        genre_drop: torch.Tensor | None = None,
     ) -> Union[torch.Tensor, dict[str, torch.Tensor]]:
         """Predict normalised x0.
 
@@ -101,6 +104,7 @@ class LocalDenoiser(ComponentMixin, nn.Module):
             music: (B, T, 35) music features, already normalised by the caller.
             genre: (B,) long genre indices.
             drop_mask: (B,) bool, True = drop the music condition (classifier-free guidance).
+            genre_drop: (B,) bool, True = the null genre instead of ``genre`` (networks with ``null_genre``).
             return_parts: also return the coarse prediction and the foot correction.
             cue_values: (B, T, 139) clean normalised motion at the cue frames (anything elsewhere), for
                 networks with ``cue_input``; ignored by the others.
@@ -114,7 +118,7 @@ class LocalDenoiser(ComponentMixin, nn.Module):
             raise ValueError(f"music has {music.shape[1]} frames, motion {frames}")
         pos = patch_positions(frames, self.patch, device=x_t.device)
         tokens, music_pos, pooled = self.music(music, drop_mask)
-        cond = self.time(t) + pooled + self.genre(genre)
+        cond = self.time(t) + pooled + self.genre_embedding(genre, genre_drop)
         h = self.motion_in(patchify(self._with_cues(x_t, cue_values, cue_mask), self.patch))
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)

@@ -7,6 +7,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import torch
 
+from ..checks import InputError
 from ..config import LodgeConfig
 from ..diffusion import GaussianDiffusion
 from ..motion import Normalizer
@@ -36,9 +37,13 @@ class StageModels(Protocol):
 def resolve_options(models: StageModels, options: SamplingOptions | None = None, **overrides: Any) -> SamplingOptions:
     """``options`` (with ``overrides``) with the checkpoint's defaults filled in: its soft-cue strength,
     guidance weight and the sampler's step count."""
-    return sampling_options(options, **overrides).resolved(
+    resolved = sampling_options(options, **overrides).resolved(
         float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps,
-        models.cfg.global_guidance_weight)
+        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight)
+    if resolved.genre_guidance_weight and not models.cfg.has_null_genre:
+        raise InputError("This model was trained without genre dropout, so it cannot be guided on the genre: "
+                         "set the genre guidance to 0.", field="genre_guidance_weight")
+    return resolved
 
 
 @dataclass

@@ -100,10 +100,11 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     frames = torch.as_tensor(plan.window_prim_frames(), device=device)
     kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=device).expand(w, N_PRIMS)
 
-    def denoise(x_t, t, drop_mask):
+    def denoise(x_t, t, drop_mask, genre_drop=None):
         n = x_t.shape[0] // w
         return models.global_(
-            x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask
+            x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask,
+            genre_drop,
         )
 
     keep = inputs.keep_mask if inputs.keep_mask is not None and inputs.keep_mask.any() else None
@@ -113,7 +114,8 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         hard_values = models.normalizer.normalize(torch.as_tensor(inputs.keep_values, device=device))
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.global_guidance_weight, hard_mask=hard_mask, hard_values=hard_values,
+        guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),
     )
     raw = models.normalizer.denormalize(x0).float().cpu().numpy()

@@ -166,12 +166,13 @@ def sample_segments(
     cue_frames = to_t(cues.hard_mask.any(-1) | (cues.soft_mask.any(-1) & (soft_fraction > 0)))
     current = {"values": torch.where(to_t(cues.hard_mask), hard_v, soft_v)}
 
-    def denoise(x_t, t, drop_mask):
+    def denoise(x_t, t, drop_mask, genre_drop=None):
         n = x_t.shape[0] // s
         if not show_cues:
-            return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask)
+            return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask, genre_drop=genre_drop)
         return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask,
-                            cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1))
+                            cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1),
+                            genre_drop=genre_drop)
 
     def fit(x0_norm: torch.Tensor) -> torch.Tensor:
         predicted = normalizer.denormalize(x0_norm).float().cpu().numpy()
@@ -181,7 +182,7 @@ def sample_segments(
 
     x0 = models.diffusion.sample(
         denoise, (s, SEG_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.guidance_weight,
+        guidance_weight=options.guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
         hard_mask=to_t(cues.hard_mask) if cues.hard_mask.any() else None, hard_values=hard_v,
         soft_mask=to_t(cues.soft_mask) if cues.soft_mask.any() else None, soft_values=soft_v,
         soft_fraction=soft_fraction, soft_fit=fit if options.fit_soft_cues and cues.soft_starts else None,

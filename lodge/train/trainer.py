@@ -73,6 +73,10 @@ class TrainSettings:
     # How each batch picks its tracks: every genre's share is its number of tracks to this power (1: every
     # track alike, as the corpus comes, salsa 36 % and swing 4 %; 0: every genre alike).
     genre_power: float = 1.0
+    # Share of samples whose genre is replaced by the network's null genre (genre dropout), so sampling
+    # can guide on the genre; 0 = off. A network trained without it gets a null genre when a run with
+    # it resumes (the mean of its genre embeddings), and keeps it.
+    genre_drop_prob: float = 0.0
 
 
 def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
@@ -211,16 +215,18 @@ class Trainer:
         self.other = (glob if settings.stage != "global" else local).to(self.device).eval()
         self.model = (glob if settings.stage == "global" else local).to(self.device).train()
         self.ema = copy.deepcopy(self.model).eval()
-        # What the training step calls: the network itself, or its DDP wrapper under torchrun.
-        self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         self.disc = MultiGenreDiscriminator(self.cfg).to(self.device) if settings.stage != "global" else None
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        self.opt = torch.optim.AdamW(self._param_groups(), lr=settings.lr, weight_decay=settings.weight_decay)
         self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=settings.lr, betas=(0.5, 0.99)) if self.disc else None
         self.diffusion = GaussianDiffusion(self.cfg.diffusion_steps)
         self.step = 0
         self.history: list[dict] = []
         self.seconds = 0.0
         self._resume()
+        if settings.genre_drop_prob > 0:
+            self._add_null_genre()
+        # What the training step calls: the network itself, or its DDP wrapper under torchrun.
+        self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         # Each process draws its own batches and noise (after the shared initialisation above).
         self.rng = np.random.default_rng([self.s.seed + self.step, self.rank])
         torch.manual_seed(self.s.seed + self.step + 7919 * self.rank)
@@ -240,6 +246,23 @@ class Trainer:
             return load_checkpoint(self.out)
         except CheckpointError:
             return None
+
+    def _param_groups(self) -> list[dict]:
+        """The optimiser's groups: the network, and its null genre apart (a run that starts genre
+        dropout adds it as a group of its own, so older state files keep loading)."""
+        null = getattr(self.model, "null_genre", None)
+        rest = [p for p in self.model.parameters() if p is not null]
+        return [{"params": rest}] + ([{"params": [null]}] if null is not None else [])
+
+    def _add_null_genre(self) -> None:
+        """Give the trained network (and its EMA copy) a null genre if it has none yet."""
+        if self.model.null_genre is not None:
+            return
+        self.model.add_null_genre()
+        self.ema.add_null_genre()
+        self.opt.add_param_group({"params": [self.model.null_genre]})
+        (self.cfg.global_ if self.s.stage == "global" else self.cfg.local).null_genre = True
+        self.log(f"[{self.s.stage}] genre dropout from here on: the network has a null genre now")
 
     def _state_path(self) -> Path:
         return self.out / STATE_FILE.format(stage=self.s.stage)
@@ -380,6 +403,11 @@ class Trainer:
     def _drop_mask(self, batch: int) -> torch.Tensor:
         return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
 
+    def _genre_drop(self, batch: int) -> torch.Tensor | None:
+        if self.s.genre_drop_prob <= 0:
+            return None  # and no random draw, so runs without it draw the same numbers as before
+        return torch.rand(batch, device=self.device) < self.s.genre_drop_prob
+
     def next_batch(self) -> tuple:
         """A random training batch of this run's stage (tensors on the run's device)."""
         return self._global_batch() if self.s.stage == "global" else self._local_batch()
@@ -399,7 +427,7 @@ class Trainer:
         t = self.diffusion.sample_timesteps(b, device=self.device)
         x_t = self.diffusion.q_sample(prims, t, torch.randn_like(prims))
         kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=self.device).expand(b, p)
-        pred = self.forward_model(x_t, t, music, genre, frames, kinds, self._drop_mask(b))
+        pred = self.forward_model(x_t, t, music, genre, frames, kinds, self._drop_mask(b), self._genre_drop(b))
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
@@ -418,7 +446,8 @@ class Trainer:
             x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
-        pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask)
+        pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask,
+                                  genre_drop=self._genre_drop(b))
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
         total = losses["total"]
@@ -485,12 +514,13 @@ class Trainer:
 
 
 def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False,
-                      global_guidance_weight: float | None = None) -> Path:
+                      global_guidance_weight: float | None = None, genre_guidance_weight: float | None = None) -> Path:
     """Combine the global network of one checkpoint with the local network of another.
 
     Used when the two stages are trained in parallel (separate processes or machines). Both must
-    share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``,
-    when given, becomes the merged checkpoint's default for the global stage.
+    share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``
+    and ``genre_guidance_weight``, when given, become the merged checkpoint's defaults (the genre's
+    only for two networks with a null genre).
     """
     g, l = load_checkpoint(global_dir), load_checkpoint(local_dir)
     if g.cfg.genres != l.cfg.genres:
@@ -502,6 +532,10 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
     cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
     if global_guidance_weight is not None:
         cfg.global_guidance_weight = checks.check_guidance(global_guidance_weight)
+    if genre_guidance_weight is not None:
+        if genre_guidance_weight and not cfg.has_null_genre:
+            raise ValueError("genre guidance needs both networks trained with genre dropout (--genre-drop)")
+        cfg.genre_guidance_weight = checks.check_guidance(genre_guidance_weight)
     training = dict(l.meta.get("training_data", {}))
     # Each stage's record from the run that trained it: a run resumed from a merged checkpoint also
     # carries the other stage's (stale) record.
