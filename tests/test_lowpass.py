@@ -96,3 +96,24 @@ def test_a_half_turn_flip_is_taken_out_and_a_real_spin_kept():
     flipped = pack_motion(contacts, transl, rot)
     assert turn_of(flipped).max() > 150
     assert turn_of(despike_motion(flipped)).max() < 15
+
+
+def test_a_primitive_that_flips_by_a_half_turn_faces_one_way():
+    from lodge.constants import ROT_SLICE
+    from lodge.post.lowpass import face_one_way
+    from lodge.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+
+    clip = rest_motion(8).astype(np.float32)
+    pelvis = slice(ROT_SLICE.start, ROT_SLICE.start + 6)
+    yaw = np.array([0, 3, 6, 150, 153, 156, 159, 162], float)  # a half turn between frames 2 and 3
+    matrices = Rotation.from_euler("y", yaw[:, None], degrees=True).as_matrix()
+    clip[:, pelvis] = np.asarray(matrix_to_rotation_6d(matrices), np.float32)
+    clip[:, 20:30] += np.linspace(0, 0.3, 8)[:, None]  # some pose change that must stay
+    fixed = face_one_way(clip)
+
+    turned = Rotation.from_matrix(np.asarray(rotation_6d_to_matrix(fixed[:, pelvis].astype(np.float64))))
+    steps = np.degrees(np.linalg.norm((turned[1:] * turned[:-1].inv()).as_rotvec(), axis=-1))
+    assert steps.max() < 4
+    np.testing.assert_allclose(fixed[3:], clip[3:], atol=1e-6)  # the longer side is left as it was
+    np.testing.assert_allclose(np.delete(fixed, pelvis, axis=1), np.delete(clip, pelvis, axis=1))
+    np.testing.assert_array_equal(face_one_way(fixed), fixed)  # a clip without a flip is unchanged

@@ -7,7 +7,7 @@ from .beat_sync import output_frame, sync_to_beats
 from .footlock import lock_feet
 from .ground import ground_primitives, stand_on_floor
 from .joins import smooth_joins
-from .lowpass import despike_motion, lowpass_motion
+from .lowpass import despike_motion, face_one_way, lowpass_motion
 from .warp import warp_motion
 
-__all__ = ["despike_motion", "ground_primitives", "lock_feet", "lowpass_motion", "output_frame", "smooth_joins", "stand_on_floor", "sync_to_beats", "warp_motion"]
+__all__ = ["despike_motion", "face_one_way", "ground_primitives", "lock_feet", "lowpass_motion", "output_frame", "smooth_joins", "stand_on_floor", "sync_to_beats", "warp_motion"]

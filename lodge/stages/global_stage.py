@@ -24,7 +24,7 @@ import torch
 
 from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_X, ROOT_Z
 from ..motion import align_transform, planar_transform
-from ..post import ground_primitives, lowpass_motion
+from ..post import face_one_way, ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
@@ -120,7 +120,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     )
     raw = models.normalizer.denormalize(x0).float().cpu().numpy()
     if options.lowpass:
-        raw = np.stack([[lowpass_motion(prim) for prim in window] for window in raw])
+        raw = np.stack([[lowpass_motion(face_one_way(prim)) for prim in window] for window in raw])
     if options.floor:
         raw = ground_primitives(raw)
     if keep is not None:
