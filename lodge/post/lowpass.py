@@ -19,7 +19,8 @@ can put the dancer a metre away for a frame or two beside a cue), and the pelvis
 a turn of more than 40 degrees in one frame (it can flip the body by a half turn). With both, the
 CMU dancers keep 93-95 % of their joint speed and 95 % of their travel speed, and their heading
 snaps stay as they are; on the example songs the largest one-frame root step falls from 0.10-0.35 m
-to 0.08-0.12 m and the largest one-frame body turn from 144 to 19 degrees. Frames the sampler wrote
+to 0.08-0.12 m and the largest one-frame body turn from 144 to 19 degrees. Cue frames are exempt, so
+the global stage makes its primitives face one way first (:func:`face_one_way`). Frames the sampler wrote
 exactly (the hard and soft cue frames) keep their values; the pipeline filters after join smoothing
 (:mod:`lodge.post.joins`), which closes the gaps at the cue edges first: filtered, a gap would be
 smeared over the frames beside it.
