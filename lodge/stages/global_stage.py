@@ -102,9 +102,9 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
 
     def denoise(x_t, t, drop_mask, genre_drop=None):
         n = x_t.shape[0] // w
+        extra = {} if genre_drop is None else {"genre_drop": genre_drop}  # asked only when guiding on the genre
         return models.global_(
-            x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask,
-            genre_drop,
+            x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask, **extra
         )
 
     keep = inputs.keep_mask if inputs.keep_mask is not None and inputs.keep_mask.any() else None

@@ -168,11 +168,11 @@ def sample_segments(
 
     def denoise(x_t, t, drop_mask, genre_drop=None):
         n = x_t.shape[0] // s
+        extra = {} if genre_drop is None else {"genre_drop": genre_drop}  # asked only when guiding on the genre
         if not show_cues:
-            return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask, genre_drop=genre_drop)
+            return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask, **extra)
         return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask,
-                            cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1),
-                            genre_drop=genre_drop)
+                            cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1), **extra)
 
     def fit(x0_norm: torch.Tensor) -> torch.Tensor:
         predicted = normalizer.denormalize(x0_norm).float().cpu().numpy()
