@@ -75,10 +75,10 @@ class SamplingOptions:
     """At every denoising step, turn and move each soft cue (keeping its pose, height and own motion) to
     where the local model puts the dancer then, so the body never snaps its heading or position to a cue."""
     lowpass: bool = True
-    """Take the frame-to-frame judder off the generated frames with a Gaussian low-pass over time, and the
+    """Take the frame-to-frame judder off the generated frames with a Gaussian low-pass over time, the
     spikes (a root step over 0.2 m, a body turn over 40 degrees in one frame) out of the dance and its
-    primitives (:mod:`lodge.post.lowpass`; real dancers keep 93-96 % of their speed under it; cue frames
-    stay exact)."""
+    primitives (:mod:`lodge.post.lowpass`; real dancers keep 93-96 % of their speed under it), and the
+    dashes (travel over 3 m/s) out of the dance (:mod:`lodge.post.travel`); cue frames stay exact."""
     smooth_cue_joins: bool = True
     """Blend the generated frames into the imposed cue frames so the body never jumps at a cue's edge
     (:mod:`lodge.post.joins`; the cue frames stay exact)."""

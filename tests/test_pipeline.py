@@ -194,6 +194,29 @@ def test_fit_cues_turns_and_moves_a_cue_to_the_predicted_dancer():
     np.testing.assert_array_equal(fit_cues(values, predicted, [])[0], values[0])
 
 
+def test_fit_cues_keeps_a_cue_within_reach_of_the_hard_cues():
+    """A prediction metres away from a hard cue a third of a second on is followed only as far as a
+    dancer can travel in that time (the sampled body made a 5-9 m/s dash there)."""
+    from lodge.motion import rest_motion
+    from lodge.stages.local_stage import CUE_REACH_STEP
+    from lodge.pipeline import fit_cues
+
+    values = np.repeat(rest_motion(1), 256, axis=0)[None].copy()
+    hard = np.zeros((1, 256), bool)
+    hard[0, :4] = hard[0, -4:] = True
+    values[0, -4:, 4] = 0.3  # the end hard cue stands 0.3 m along x
+    predicted = values.copy()
+    predicted[0, :, 4] = 3.0  # the network puts the dancer 3 m along x
+    far, near = (0, 100), (0, 236)  # a cue mid-segment and one ending 12 frames before the hard cue
+    fitted = fit_cues(values, predicted, [far, near], hard)[0]
+    assert fitted[104, 4] == pytest.approx(3.0, abs=1e-5)  # far from any hard cue: fitted as before
+    reach = CUE_REACH_STEP * (252 - 243)
+    assert abs(fitted[243, 4] - 0.3) == pytest.approx(reach, abs=1e-4)  # as close to 3 m as the reach allows
+    np.testing.assert_allclose(np.diff(fitted[236:244, 4]), 0.0, atol=1e-6)  # moved whole
+    # Without the hard frames the old behaviour stands.
+    assert fit_cues(values, predicted, [near])[0, 240, 4] == pytest.approx(3.0, abs=1e-5)
+
+
 def test_a_patched_cue_input_checkpoint_generates(tmp_path, click_features):
     from lodge.checkpoint import create_random_checkpoint
     from lodge.pipeline import LodgePipeline

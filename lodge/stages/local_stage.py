@@ -174,9 +174,11 @@ def sample_segments(
         return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask,
                             cue_values=current["values"].repeat(n, 1, 1), cue_mask=cue_frames.repeat(n, 1), **extra)
 
+    cue_values = np.where(cues.hard_mask, cues.hard_values, cues.soft_values)  # the soft cues reach the hard ones
+
     def fit(x0_norm: torch.Tensor) -> torch.Tensor:
         predicted = normalizer.denormalize(x0_norm).float().cpu().numpy()
-        fitted = normalizer.normalize(to_t(fit_cues(cues.soft_values, predicted, cues.soft_starts)))
+        fitted = normalizer.normalize(to_t(fit_cues(cue_values, predicted, cues.soft_starts, cues.hard_mask)))
         current["values"] = torch.where(to_t(cues.hard_mask), hard_v, fitted)
         return fitted
 
@@ -277,14 +279,26 @@ def sample_local(models: StageModels, inputs: LocalInputs, options: SamplingOpti
     return LocalResult(segments=segments, motion=motion, fixed=cues.fixed(soft))
 
 
-def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[int, int]]) -> np.ndarray:
+# A soft cue is fitted where the network puts the dancer, but no farther from the segment's hard cues
+# than a dancer travels at this speed (m per frame, 1.5 m/s) in the frames between them: the network's
+# early predictions can put the dancer metres from the hard cue a third of a second on, and a cue fitted
+# there left the body a dash of 5-9 m/s to make (the CMU dancers' root never passes 2.5 m/s).
+CUE_REACH_STEP = 0.05
+
+
+def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[int, int]],
+             hard_mask: np.ndarray | None = None) -> np.ndarray:
     """Turn and shift each 8-frame cue so that its middle frame stands where, and faces the way, the
-    predicted motion does at that frame; the cue's pose, root height and own motion are kept.
+    predicted motion does at that frame; the cue's pose, root height and own motion are kept. With
+    ``hard_mask``, each cue is then moved (the least distance) to where the segment's nearest hard cue
+    frames before and after it are within reach at :data:`CUE_REACH_STEP` per frame.
 
     Args:
-        values: (S, 256, 139) cue values in segment coordinates (other frames are copied unchanged).
+        values: (S, 256, 139) cue values in segment coordinates (other frames are copied unchanged);
+            at the ``hard_mask`` frames, the hard cues.
         predicted: (S, 256, 139) the local model's current x0 prediction, same coordinates.
         cue_starts: (segment, first frame) of each cue.
+        hard_mask: (S, 256) or (S, 256, 139) frames of the hard cues in ``values``; None: no reach limit.
     """
     out = np.array(values, dtype=np.float32, copy=True)
     if not cue_starts:
@@ -294,5 +308,53 @@ def fit_cues(values: np.ndarray, predicted: np.ndarray, cue_starts: list[tuple[i
     segs, frames = where[:, :1], where[:, 1:] + np.arange(PRIM_LEN)  # (N, 1), (N, 8)
     cues = values[segs, frames]  # (N, 8, 139)
     thetas, offsets = align_transforms(cues[:, mid], predicted[where[:, 0], where[:, 1] + mid])
-    out[segs, frames] = planar_transforms(cues, thetas, offsets)
+    fitted = planar_transforms(cues, thetas, offsets)
+    if hard_mask is not None:
+        hard = np.asarray(hard_mask, bool)
+        hard = hard.any(-1) if hard.ndim == 3 else hard
+        shift = _reach_shifts(fitted[:, :, [ROOT_X, ROOT_Z]].astype(np.float64), where, hard,
+                              np.asarray(values[..., [ROOT_X, ROOT_Z]], np.float64))
+        fitted[:, :, ROOT_X] += shift[:, None, 0].astype(np.float32)
+        fitted[:, :, ROOT_Z] += shift[:, None, 1].astype(np.float32)
+    out[segs, frames] = fitted
     return out
+
+
+def _reach_shifts(cue_roots: np.ndarray, where: np.ndarray, hard: np.ndarray, hard_roots: np.ndarray,
+                  iterations: int = 30) -> np.ndarray:
+    """(N, 2) the shortest horizontal shift of each cue ((N, 8, 2) root x, z) that puts its first frame
+    within reach of the segment's last hard frame before it and its last frame within reach of the
+    first hard frame after it (:data:`CUE_REACH_STEP` per frame between them); two reach discs that do
+    not meet: the point between them that misses each by the same share of its radius."""
+    n = len(where)
+    centres = np.zeros((n, 2, 2))  # per cue: the shift that would put it on each hard frame
+    radii = np.full((n, 2), np.inf)
+    for i, (seg, start) in enumerate(where):
+        before = np.flatnonzero(hard[seg, :start])
+        after = np.flatnonzero(hard[seg, start + PRIM_LEN:]) + start + PRIM_LEN
+        if len(before):
+            centres[i, 0] = hard_roots[seg, before[-1]] - cue_roots[i, 0]
+            radii[i, 0] = CUE_REACH_STEP * (start - before[-1])
+        if len(after):
+            centres[i, 1] = hard_roots[seg, after[0]] - cue_roots[i, -1]
+            radii[i, 1] = CUE_REACH_STEP * (after[0] - (start + PRIM_LEN - 1))
+
+    def project(x: np.ndarray, k: int) -> np.ndarray:  # onto disc k (an infinite radius: no limit)
+        d = x - centres[:, k]
+        norm = np.linalg.norm(d, axis=-1, keepdims=True)
+        scale = np.where(norm > radii[:, k:k + 1], radii[:, k:k + 1] / np.maximum(norm, 1e-12), 1.0)
+        return centres[:, k] + d * scale
+
+    # Dykstra's alternating projections: the point of the intersection nearest to no shift at all.
+    x, p, q = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+    for _ in range(iterations):
+        y = project(x + p, 0)
+        p = x + p - y
+        x = project(y + q, 1)
+        q = y + q - x
+    gap = np.linalg.norm(centres[:, 1] - centres[:, 0], axis=-1)
+    apart = np.isfinite(radii).all(-1) & (gap > radii.sum(-1))
+    if apart.any():
+        share = radii[apart, 0] / np.maximum(radii[apart].sum(-1), 1e-12)
+        x[apart] = centres[apart, 0] + share[:, None] * (centres[apart, 1] - centres[apart, 0])
+    return x

@@ -16,7 +16,7 @@ from ..audio import MusicFeatures
 from ..constants import SEG_LEN
 from ..dance import Dance
 from ..motion import motion_to_joints
-from ..post import despike_motion, lock_feet, lowpass_motion, output_frame, smooth_joins, stand_on_floor, sync_to_beats
+from ..post import despike_motion, limit_travel, lock_feet, lowpass_motion, output_frame, smooth_joins, stand_on_floor, sync_to_beats
 from ..primitives import PrimitivePlan
 from ..sampling import SamplingOptions
 from .plan import cue_motion, placed_primitives
@@ -24,8 +24,9 @@ from .plan import cue_motion, placed_primitives
 
 def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions,
                  start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Spike removal and join smoothing (``lowpass``, ``smooth_cue_joins``), low-pass (``lowpass``), floor
-    (``floor``) and foot lock (``foot_lock``) of frames [start, stop), in that order.
+    """Spike removal, join smoothing and the travel speed limit (``lowpass``, ``smooth_cue_joins``,
+    ``lowpass``), low-pass (``lowpass``), floor (``floor``) and foot lock (``foot_lock``, followed by the
+    travel limit again with ``lowpass``) of frames [start, stop), in that order.
 
     Args:
         motion: (T, 139) song-long motion as the local stage made it (song coordinates).
@@ -45,12 +46,16 @@ def post_process(motion: np.ndarray, fixed: np.ndarray, options: SamplingOptions
         out = despike_motion(out, np.asarray(fixed[start:stop], bool))
     if options.smooth_cue_joins:
         out = smooth_joins(out, np.asarray(fixed[start:stop], bool))
+    if options.lowpass:  # after the joins, which can add to a dash between two close cues
+        out = limit_travel(out, np.asarray(fixed[start:stop], bool))
     if options.lowpass:  # after the joins: filtering a gap at a cue edge would smear it over its neighbours
         out = lowpass_motion(out, np.asarray(fixed[start:stop], bool))
     if options.floor:  # before the foot lock, which finds planted feet by their height
         out = stand_on_floor(out, np.asarray(fixed[start:stop], bool))
     if options.foot_lock:
         out = lock_feet(out)
+        if options.lowpass:  # a leg that sweeps while it counts as planted can make the lock itself dash
+            out = limit_travel(out)
     return out
 
 
