@@ -54,10 +54,18 @@ class NetConfig:
     # with it (genre dropout), so sampling can guide on the genre as on the music: away from the
     # all-genre average, towards what sets this genre apart. Off for networks trained before it.
     null_genre: bool = False
+    # Local network only, with patch > 1: each token's output covers its own frames and half a token on
+    # either side, and neighbouring tokens are cross-faded where they overlap (overlap-add with a window
+    # that sums to one), so no frame step falls between two tokens' independent guesses. With plain
+    # un-patching the cpu_patched local network moved the joints 2-3 times as far between the last frame
+    # of one token and the first of the next as within a token.
+    overlap_unpatch: bool = False
 
     def __post_init__(self) -> None:
         if self.skip_input and self.latent_skip:
             raise ValueError("choose one of skip_input and latent_skip")
+        if self.overlap_unpatch and (self.patch < 2 or self.patch % 2):
+            raise ValueError(f"overlap_unpatch needs an even patch of at least 2 frames, got {self.patch}")
         if self.patch < 1 or self.d_model < 1:
             raise ValueError(f"patch and d_model must be positive, got {self.patch} and {self.d_model}")
         if self.d_model % self.n_heads:

@@ -526,3 +526,48 @@ def test_the_null_genre_stands_for_any_genre(cfg, normalizer, which):
     rebuilt = type(upgraded).from_config(upgraded.config)
     assert rebuilt.null_genre is not None
     rebuilt.load_weights(upgraded.state_dict())
+
+
+def test_a_local_network_switched_to_overlap_unpatching_keeps_its_answers_where_tokens_agree(normalizer):
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    plain = local_model(cfg, normalizer)
+    inputs = local_inputs(frames=32)
+    with torch.no_grad():  # an output layer that gives every frame the same answer: no seam to cross-fade
+        plain.motion_out.weight.zero_()
+        plain.motion_out.bias.copy_(torch.randn(MOTION_DIM).repeat(cfg.local.patch))
+        before = plain(**inputs)
+        plain.add_overlap_unpatch()
+        after = plain(**inputs)
+    assert plain.net.overlap_unpatch and plain.motion_out.out_features == 2 * cfg.local.patch * MOTION_DIM
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+    # Built from its config (as a checkpoint loads it), the network takes the switched weights.
+    rebuilt = type(plain).from_config(plain.config)
+    rebuilt.load_weights(plain.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.eval()(**inputs), after)
+
+
+def test_overlap_unpatching_needs_an_even_patch():
+    from lodge.config import NetConfig
+
+    with pytest.raises(ValueError, match="even patch"):
+        NetConfig(d_model=32, n_heads=2, patch=3, overlap_unpatch=True)
+    with pytest.raises(ValueError, match="even patch"):
+        NetConfig(d_model=32, n_heads=2, patch=1, overlap_unpatch=True)
+
+
+def test_overlap_unpatchify_cross_fades_tokens_into_the_frames_they_share():
+    from lodge.models.layers import overlap_unpatchify, overlap_window
+
+    window = overlap_window(4)
+    torch.testing.assert_close(window[:4] + window[4:], torch.ones(4))  # copies a token apart sum to one
+    # Tokens that agree on the frames they share give back those frames exactly, ends included.
+    frames, patch = 24, 4
+    seq = torch.randn(2, frames + patch, 5)  # half a token of padding on either side
+    tokens = torch.stack([seq[:, k * patch:k * patch + 2 * patch] for k in range(frames // patch)], dim=1)
+    out = overlap_unpatchify(tokens.reshape(2, frames // patch, -1), patch)
+    torch.testing.assert_close(out, seq[:, patch // 2:patch // 2 + frames])
+    # Tokens that disagree meet without a jump: a step between two constant tokens becomes a ramp.
+    steps = torch.cat([torch.zeros(1, 1, 2 * patch, 1), torch.ones(1, 1, 2 * patch, 1)], dim=1)
+    ramp = overlap_unpatchify(steps.reshape(1, 2, 2 * patch), patch)[0, :, 0]
+    assert torch.all(ramp[1:] >= ramp[:-1]) and (ramp[1:] - ramp[:-1]).max() < 0.5

@@ -188,3 +188,19 @@ def test_a_run_with_genre_dropout_gives_a_trained_network_a_null_genre_and_resum
     merged = load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m",
                                                genre_guidance_weight=1.5))
     assert merged.cfg.has_null_genre and merged.cfg.genre_guidance_weight == 1.5
+
+
+def test_a_local_run_switches_to_overlap_unpatching_and_resumes_with_it(corpus, tmp_path):
+    common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, disc_start=10_000, stage="local")
+    out = str(tmp_path / "local")
+    Trainer(TrainSettings(out=out, steps=2, **common), log=lambda m: None).run()
+    assert not load_checkpoint(out).cfg.local.overlap_unpatch
+    run = Trainer(TrainSettings(out=out, steps=4, overlap_unpatch=True, **common), log=lambda m: None)
+    assert run.step == 2 and run.model.net.overlap_unpatch and run.ema.net.overlap_unpatch
+    optimised = {id(p) for group in run.opt.param_groups for p in group["params"]}
+    assert {id(p) for p in run.model.parameters()} == optimised  # the new output layer is trained, the old one gone
+    run.run()
+    assert load_checkpoint(out).cfg.local.overlap_unpatch
+    again = Trainer(TrainSettings(out=out, steps=5, **common), log=lambda m: None)  # the state file resumes as it is
+    assert again.step == 4 and again.model.net.overlap_unpatch
+    again.run()

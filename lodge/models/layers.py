@@ -241,6 +241,31 @@ def unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return x.reshape(*x.shape[:-2], x.shape[-2] * patch, x.shape[-1] // patch)
 
 
+def overlap_window(patch: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(2 * patch,) cross-fade weights of one token's output (its own frames and half a token either
+    side): a trapezoid whose copies one token apart sum to one."""
+    k = torch.arange(2 * patch, device=device, dtype=dtype)
+    return torch.clamp((k + 0.5) / patch, max=1.0) * torch.clamp((2 * patch - k - 0.5) / patch, max=1.0)
+
+
+def overlap_unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
+    """(..., N, 2 * patch * C) -> (..., N * patch, C): each token's 2 * patch frames start half a token
+    before its own and are cross-faded with its neighbours' (:func:`overlap_window`); at both ends the
+    weights are renormalised, so frames only one token reaches are that token's own."""
+    n, width = x.shape[-2], x.shape[-1]
+    channels, half = width // (2 * patch), patch // 2
+    frames = x.reshape(*x.shape[:-2], n, 2 * patch, channels)
+    window = overlap_window(patch, device=x.device, dtype=x.dtype)[:, None]
+    weighted = frames * window
+    out = weighted[..., half:half + patch, :].clone()
+    out[..., 1:, :half, :] += weighted[..., :-1, half + patch:, :]  # the previous token's tail
+    out[..., :-1, patch - half:, :] += weighted[..., 1:, :half, :]  # the next token's head
+    total = window[half:half + patch].expand(n, patch, 1).clone()
+    total[1:, :half] += window[half + patch:]
+    total[:-1, patch - half:] += window[:half]
+    return (out / total).reshape(*x.shape[:-2], n * patch, channels)
+
+
 def patch_positions(frames: int, patch: int, device=None) -> torch.Tensor:
     """Frame position of each token's centre, (frames / patch,), for rotary attention."""
     return torch.arange(frames // patch, device=device, dtype=torch.float32) * patch + (patch - 1) / 2.0

@@ -15,7 +15,8 @@ from .component import ComponentMixin
 from .genre import GenreConditionMixin
 from .foot import FootRefineBlock
 from .layers import (
-    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, skip_precondition, unpatchify,
+    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, overlap_unpatchify, patch_positions, patchify,
+    skip_precondition, unpatchify,
 )
 
 
@@ -37,8 +38,9 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
 
     Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
     FiLM from (diffusion time + pooled music + genre) in every block, then the Foot Refine Block.
-    With ``patch`` > 1 each token holds that many consecutive frames (embedded and un-patched linearly)
-    and the music is downsampled to the same token rate.
+    With ``patch`` > 1 each token holds that many consecutive frames (embedded and un-patched linearly,
+    or with ``overlap_unpatch`` cross-faded with its neighbours' outputs) and the music is downsampled
+    to the same token rate.
     The motion normaliser is stored as buffers so that the foot block can run forward kinematics on
     denormalised motion (and so that it travels with the weights).
 
@@ -73,7 +75,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
             DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
         )
         self.norm_out = nn.LayerNorm(d)
-        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
+        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch * (2 if net.overlap_unpatch else 1))
         self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
@@ -127,7 +129,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         if self.latent_skip is not None:
             seen = F.linear(patchify(self._with_cues(x_t, None, None), self.patch), self.motion_in.weight)
             latent = self.latent_skip(h, seen, t)
-        coarse = unpatchify(self.motion_out(latent), self.patch)
+        coarse = self._unpatch(self.motion_out(latent))
         if self.precondition is not None:
             coarse = self.precondition(coarse, x_t, t)
         correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
@@ -135,6 +137,32 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         if return_parts:
             return {"x0": x0, "x0_coarse": coarse, "correction": correction}
         return x0
+
+    def _unpatch(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N, token outputs) -> (B, N * patch, 139) frames."""
+        if self.net.overlap_unpatch:
+            return overlap_unpatchify(tokens, self.patch)
+        return unpatchify(tokens, self.patch)
+
+    def add_overlap_unpatch(self) -> None:
+        """Switch a trained network with plain un-patching to ``overlap_unpatch``, keeping what it learnt:
+        each token's own frames come out as before, and the half token it now also covers on either side
+        starts as a copy of its edge frame (so at first a seam is cross-faded between the two tokens'
+        edge frames). Training goes on from there."""
+        if self.net.overlap_unpatch:
+            return
+        patch, half = self.patch, self.patch // 2
+        self.net.overlap_unpatch = True
+        self.net.__post_init__()  # the same check as a config that asks for it
+        old = self.motion_out
+        frames = torch.cat([torch.zeros(half, dtype=torch.long), torch.arange(patch),
+                            torch.full((half,), patch - 1, dtype=torch.long)])
+        rows = (frames[:, None] * MOTION_DIM + torch.arange(MOTION_DIM)[None]).reshape(-1)
+        new = nn.Linear(old.in_features, MOTION_DIM * 2 * patch).to(device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(old.weight[rows])
+            new.bias.copy_(old.bias[rows])
+        self.motion_out = new
 
     def _with_cues(self, x_t: torch.Tensor, cue_values: torch.Tensor | None, cue_mask: torch.Tensor | None) -> torch.Tensor:
         """The per-frame input: x_t alone, or [x_t, cue values masked, mask] for cue-input networks."""

@@ -77,6 +77,9 @@ class TrainSettings:
     # can guide on the genre; 0 = off. A network trained without it gets a null genre when a run with
     # it resumes (the mean of its genre embeddings), and keeps it.
     genre_drop_prob: float = 0.0
+    # Local stage: switch the network to overlap-add un-patching (NetConfig.overlap_unpatch) if it does
+    # not use it yet, keeping its weights; a new network is built with it.
+    overlap_unpatch: bool = False
 
 
 def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
@@ -225,6 +228,8 @@ class Trainer:
         self._resume()
         if settings.genre_drop_prob > 0:
             self._add_null_genre()
+        if settings.overlap_unpatch and settings.stage != "global":
+            self._add_overlap_unpatch()
         # What the training step calls: the network itself, or its DDP wrapper under torchrun.
         self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         # Each process draws its own batches and noise (after the shared initialisation above).
@@ -263,6 +268,23 @@ class Trainer:
         self.opt.add_param_group({"params": [self.model.null_genre]})
         (self.cfg.global_ if self.s.stage == "global" else self.cfg.local).null_genre = True
         self.log(f"[{self.s.stage}] genre dropout from here on: the network has a null genre now")
+
+    def _add_overlap_unpatch(self) -> None:
+        """Switch the local network (and its EMA copy) to overlap-add un-patching if it does not use it
+        yet; the optimiser starts afresh on the new output layer only."""
+        if self.model.net.overlap_unpatch:
+            return
+        old = list(self.model.motion_out.parameters())
+        self.model.add_overlap_unpatch()
+        self.ema.add_overlap_unpatch()
+        new = list(self.model.motion_out.parameters())
+        swap = {id(o): n for o, n in zip(old, new)}
+        for group in self.opt.param_groups:
+            group["params"] = [swap.get(id(p), p) for p in group["params"]]
+        for p in old:
+            self.opt.state.pop(p, None)
+        self.cfg.local.overlap_unpatch = True
+        self.log(f"[{self.s.stage}] overlap-add un-patching from here on (output layer widened, its optimiser state reset)")
 
     def _state_path(self) -> Path:
         return self.out / STATE_FILE.format(stage=self.s.stage)
