@@ -532,13 +532,16 @@ def test_a_local_network_switched_to_overlap_unpatching_keeps_its_answers_where_
     cfg = LodgeConfig.tiny_patched(GENRES)
     plain = local_model(cfg, normalizer)
     inputs = local_inputs(frames=32)
-    with torch.no_grad():  # an output layer that gives every frame the same answer: no seam to cross-fade
+    with torch.no_grad():  # output layers that give every frame the same answer: no seam to cross-fade
         plain.motion_out.weight.zero_()
         plain.motion_out.bias.copy_(torch.randn(MOTION_DIM).repeat(cfg.local.patch))
+        plain.foot.out.weight.zero_()
+        plain.foot.out.bias.copy_(0.1 * torch.randn(MOTION_DIM).repeat(cfg.local.patch))
         before = plain(**inputs)
         plain.add_overlap_unpatch()
         after = plain(**inputs)
-    assert plain.net.overlap_unpatch and plain.motion_out.out_features == 2 * cfg.local.patch * MOTION_DIM
+    assert plain.net.overlap_unpatch and plain.foot.overlap
+    assert plain.motion_out.out_features == plain.foot.out.out_features == 2 * cfg.local.patch * MOTION_DIM
     torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
     # Built from its config (as a checkpoint loads it), the network takes the switched weights.
     rebuilt = type(plain).from_config(plain.config)

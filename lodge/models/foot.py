@@ -12,7 +12,7 @@ from torch import nn
 from ..constants import CONTACT_DIM, FOOT_JOINTS, FPS, MOTION_DIM
 from ..motion import unpack_motion
 from ..skeleton import forward_kinematics
-from .layers import FeedForward, RotaryAttention, patch_positions, patchify, unpatchify
+from .layers import FeedForward, RotaryAttention, overlap_unpatchify, patch_positions, patchify, unpatchify, widen_for_overlap
 
 FOOT_FEATURE_DIM = len(FOOT_JOINTS) * 3 * 2 + CONTACT_DIM  # positions, velocities, contact scores = 28
 # Contact labels are 0/1 after denormalising; this slope makes sigmoid(.) close to 0/1 at the labels.
@@ -50,12 +50,15 @@ class FootRefineBlock(nn.Module):
     """Motion tokens cross-attend to FK foot tokens and predict an additive x0 correction.
 
     With ``patch`` frames per token, the foot features of a token's frames are embedded together and
-    the correction is un-patched linearly, as in the denoiser itself.
+    the correction is un-patched as in the denoiser itself: linearly, or with ``overlap`` cross-faded
+    between neighbouring tokens (:func:`lodge.models.layers.overlap_unpatchify`).
     """
 
-    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float = 0.0, patch: int = 1):
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float = 0.0, patch: int = 1,
+                 overlap: bool = False):
         super().__init__()
         self.patch = patch
+        self.overlap = overlap
         self.embed = nn.Sequential(
             nn.Linear(FOOT_FEATURE_DIM * patch, d_model), nn.GELU(), nn.Linear(d_model, d_model)
         )
@@ -65,7 +68,7 @@ class FootRefineBlock(nn.Module):
         self.attn = RotaryAttention(d_model, n_heads, dropout)
         self.norm_ff = nn.LayerNorm(d_model)
         self.ff = FeedForward(d_model, ff_dim, dropout)
-        self.out = nn.Linear(d_model, MOTION_DIM * patch)
+        self.out = nn.Linear(d_model, MOTION_DIM * patch * (2 if overlap else 1))
         # Small (not zero) output init: the correction starts near 0 yet depends on the feet from step 0.
         with torch.no_grad():
             self.out.weight.mul_(0.1)
@@ -77,7 +80,16 @@ class FootRefineBlock(nn.Module):
         foot_tokens = self.norm_kv(self.embed(patchify(self.feat_norm(feats), self.patch)))
         h = hidden + self.attn(self.norm_q(hidden), foot_tokens, pos, pos)
         h = h + self.ff(self.norm_ff(h))
+        if self.overlap:
+            return overlap_unpatchify(self.out(h), self.patch)
         return unpatchify(self.out(h), self.patch)
+
+    def add_overlap(self) -> None:
+        """Switch to overlap-add un-patching, keeping the trained output layer
+        (:func:`lodge.models.layers.widen_for_overlap`)."""
+        if not self.overlap:
+            self.out = widen_for_overlap(self.out, self.patch, MOTION_DIM)
+            self.overlap = True
 
     def forward(
         self, hidden: torch.Tensor, x0_norm: torch.Tensor, data_min: torch.Tensor, data_max: torch.Tensor

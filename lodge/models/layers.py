@@ -266,6 +266,21 @@ def overlap_unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return (out / total).reshape(*x.shape[:-2], n * patch, channels)
 
 
+def widen_for_overlap(layer: nn.Linear, patch: int, channels: int) -> nn.Linear:
+    """A linear un-patch layer (``patch * channels`` outputs) widened for :func:`overlap_unpatchify`
+    (``2 * patch * channels``): the token's own frames keep their weights, and the half token it also
+    covers on either side starts as a copy of its edge frame."""
+    half = patch // 2
+    frames = torch.cat([torch.zeros(half, dtype=torch.long), torch.arange(patch),
+                        torch.full((half,), patch - 1, dtype=torch.long)])
+    rows = (frames[:, None] * channels + torch.arange(channels)[None]).reshape(-1)
+    wide = nn.Linear(layer.in_features, 2 * patch * channels).to(device=layer.weight.device, dtype=layer.weight.dtype)
+    with torch.no_grad():
+        wide.weight.copy_(layer.weight[rows])
+        wide.bias.copy_(layer.bias[rows])
+    return wide
+
+
 def patch_positions(frames: int, patch: int, device=None) -> torch.Tensor:
     """Frame position of each token's centre, (frames / patch,), for rotary attention."""
     return torch.arange(frames // patch, device=device, dtype=torch.float32) * patch + (patch - 1) / 2.0

@@ -16,7 +16,7 @@ from .genre import GenreConditionMixin
 from .foot import FootRefineBlock
 from .layers import (
     DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, overlap_unpatchify, patch_positions, patchify,
-    skip_precondition, unpatchify,
+    skip_precondition, unpatchify, widen_for_overlap,
 )
 
 
@@ -76,7 +76,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         )
         self.norm_out = nn.LayerNorm(d)
         self.motion_out = nn.Linear(d, MOTION_DIM * net.patch * (2 if net.overlap_unpatch else 1))
-        self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch)
+        self.foot = FootRefineBlock(d, net.n_heads, net.ff_dim, net.dropout, patch=net.patch, overlap=net.overlap_unpatch)
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
         self._init_null_genre(net.null_genre)
@@ -145,24 +145,16 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         return unpatchify(tokens, self.patch)
 
     def add_overlap_unpatch(self) -> None:
-        """Switch a trained network with plain un-patching to ``overlap_unpatch``, keeping what it learnt:
-        each token's own frames come out as before, and the half token it now also covers on either side
-        starts as a copy of its edge frame (so at first a seam is cross-faded between the two tokens'
-        edge frames). Training goes on from there."""
+        """Switch a trained network with plain un-patching to ``overlap_unpatch`` (its output layer and
+        the Foot Refine Block's), keeping what it learnt: each token's own frames come out as before,
+        and the half token it now also covers on either side starts as a copy of its edge frame (so at
+        first a seam is cross-faded between the two tokens' edge frames). Training goes on from there."""
         if self.net.overlap_unpatch:
             return
-        patch, half = self.patch, self.patch // 2
         self.net.overlap_unpatch = True
         self.net.__post_init__()  # the same check as a config that asks for it
-        old = self.motion_out
-        frames = torch.cat([torch.zeros(half, dtype=torch.long), torch.arange(patch),
-                            torch.full((half,), patch - 1, dtype=torch.long)])
-        rows = (frames[:, None] * MOTION_DIM + torch.arange(MOTION_DIM)[None]).reshape(-1)
-        new = nn.Linear(old.in_features, MOTION_DIM * 2 * patch).to(device=old.weight.device, dtype=old.weight.dtype)
-        with torch.no_grad():
-            new.weight.copy_(old.weight[rows])
-            new.bias.copy_(old.bias[rows])
-        self.motion_out = new
+        self.motion_out = widen_for_overlap(self.motion_out, self.patch, MOTION_DIM)
+        self.foot.add_overlap()
 
     def _with_cues(self, x_t: torch.Tensor, cue_values: torch.Tensor | None, cue_mask: torch.Tensor | None) -> torch.Tensor:
         """The per-frame input: x_t alone, or [x_t, cue values masked, mask] for cue-input networks."""

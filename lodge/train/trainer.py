@@ -271,20 +271,21 @@ class Trainer:
 
     def _add_overlap_unpatch(self) -> None:
         """Switch the local network (and its EMA copy) to overlap-add un-patching if it does not use it
-        yet; the optimiser starts afresh on the new output layer only."""
+        yet; the optimiser starts afresh on the widened output layers only."""
         if self.model.net.overlap_unpatch:
             return
-        old = list(self.model.motion_out.parameters())
+        before = dict(self.model.named_parameters())
         self.model.add_overlap_unpatch()
         self.ema.add_overlap_unpatch()
-        new = list(self.model.motion_out.parameters())
-        swap = {id(o): n for o, n in zip(old, new)}
+        after = dict(self.model.named_parameters())
+        swap = {id(before[name]): p for name, p in after.items() if before[name] is not p}
         for group in self.opt.param_groups:
             group["params"] = [swap.get(id(p), p) for p in group["params"]]
-        for p in old:
-            self.opt.state.pop(p, None)
+        for p in before.values():
+            if id(p) in swap:
+                self.opt.state.pop(p, None)
         self.cfg.local.overlap_unpatch = True
-        self.log(f"[{self.s.stage}] overlap-add un-patching from here on (output layer widened, its optimiser state reset)")
+        self.log(f"[{self.s.stage}] overlap-add un-patching from here on (output layers widened, their optimiser state reset)")
 
     def _state_path(self) -> Path:
         return self.out / STATE_FILE.format(stage=self.s.stage)
