@@ -16,6 +16,7 @@ STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is m
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null genre, for genre guidance (training/README.md)
+# Both stages get --overlap-unpatch: the local network cross-fades its tokens (training/README.md); the global stage ignores it.
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 PY=${PYTHON:-python3}
 
@@ -34,7 +35,7 @@ start() {
     fi
     local batch=64
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"
