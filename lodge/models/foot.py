@@ -12,7 +12,7 @@ from torch import nn
 from ..constants import CONTACT_DIM, FOOT_JOINTS, FPS, MOTION_DIM
 from ..motion import unpack_motion
 from ..skeleton import forward_kinematics
-from .layers import FeedForward, RotaryAttention, overlap_unpatchify, patch_positions, patchify, unpatchify, widen_for_overlap
+from .layers import FeedForward, RotaryAttention, patch_positions, patchify, unpatch_tokens, widen_for_overlap
 
 FOOT_FEATURE_DIM = len(FOOT_JOINTS) * 3 * 2 + CONTACT_DIM  # positions, velocities, contact scores = 28
 # Contact labels are 0/1 after denormalising; this slope makes sigmoid(.) close to 0/1 at the labels.
@@ -80,9 +80,7 @@ class FootRefineBlock(nn.Module):
         foot_tokens = self.norm_kv(self.embed(patchify(self.feat_norm(feats), self.patch)))
         h = hidden + self.attn(self.norm_q(hidden), foot_tokens, pos, pos)
         h = h + self.ff(self.norm_ff(h))
-        if self.overlap:
-            return overlap_unpatchify(self.out(h), self.patch)
-        return unpatchify(self.out(h), self.patch)
+        return unpatch_tokens(self.out(h), self.patch, self.overlap)
 
     def add_overlap(self) -> None:
         """Switch to overlap-add un-patching, keeping the trained output layer

@@ -266,6 +266,11 @@ def overlap_unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
     return (out / total).reshape(*x.shape[:-2], n * patch, channels)
 
 
+def unpatch_tokens(x: torch.Tensor, patch: int, overlap: bool) -> torch.Tensor:
+    """A network's token outputs as frames: :func:`overlap_unpatchify` with ``overlap``, else :func:`unpatchify`."""
+    return overlap_unpatchify(x, patch) if overlap else unpatchify(x, patch)
+
+
 def widen_for_overlap(layer: nn.Linear, patch: int, channels: int) -> nn.Linear:
     """A linear un-patch layer (``patch * channels`` outputs) widened for :func:`overlap_unpatchify`
     (``2 * patch * channels``): the token's own frames keep their weights, and the half token it also

@@ -15,8 +15,8 @@ from .component import ComponentMixin
 from .genre import GenreConditionMixin
 from .foot import FootRefineBlock
 from .layers import (
-    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, overlap_unpatchify, patch_positions, patchify,
-    skip_precondition, unpatchify, widen_for_overlap,
+    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, skip_precondition,
+    unpatch_tokens, widen_for_overlap,
 )
 
 
@@ -129,7 +129,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         if self.latent_skip is not None:
             seen = F.linear(patchify(self._with_cues(x_t, None, None), self.patch), self.motion_in.weight)
             latent = self.latent_skip(h, seen, t)
-        coarse = self._unpatch(self.motion_out(latent))
+        coarse = unpatch_tokens(self.motion_out(latent), self.patch, self.net.overlap_unpatch)
         if self.precondition is not None:
             coarse = self.precondition(coarse, x_t, t)
         correction = self.foot(h, coarse, self.normalizer_min, self.normalizer_max)
@@ -137,12 +137,6 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         if return_parts:
             return {"x0": x0, "x0_coarse": coarse, "correction": correction}
         return x0
-
-    def _unpatch(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(B, N, token outputs) -> (B, N * patch, 139) frames."""
-        if self.net.overlap_unpatch:
-            return overlap_unpatchify(tokens, self.patch)
-        return unpatchify(tokens, self.patch)
 
     def add_overlap_unpatch(self) -> None:
         """Switch a trained network with plain un-patching to ``overlap_unpatch`` (its output layer and
