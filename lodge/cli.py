@@ -115,8 +115,11 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="share of samples trained with the null genre instead of their own, so sampling can "
                             "guide on the genre (0 = off; a network without a null genre gets one)")
     train.add_argument("--overlap-unpatch", action="store_true",
-                       help="local stage: cross-fade neighbouring tokens' outputs (overlap-add un-patching); a "
+                       help="cross-fade neighbouring tokens' outputs (overlap-add un-patching); a "
                             "network without it is switched over, keeping its weights")
+    train.add_argument("--prim-motion-gain", type=float, default=None,
+                       help="global stage: denoise primitives with their motion about their mean pose amplified by "
+                            "this factor (a trained network is switched to it; default: the network's own, 1 for a new one)")
     train.add_argument("--root-weight", type=float, default=1.0,
                        help="how much more the horizontal root's error counts in the x0 terms than another dimension's")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
@@ -163,6 +166,7 @@ def _train(args: argparse.Namespace) -> int:
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
         x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
+        prim_motion_gain=args.prim_motion_gain,
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")

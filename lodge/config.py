@@ -54,14 +54,24 @@ class NetConfig:
     # with it (genre dropout), so sampling can guide on the genre as on the music: away from the
     # all-genre average, towards what sets this genre apart. Off for networks trained before it.
     null_genre: bool = False
-    # Local network only, with patch > 1: each token's output covers its own frames and half a token on
+    # With patch > 1: each token's output covers its own frames and half a token on
     # either side, and neighbouring tokens are cross-faded where they overlap (overlap-add with a window
     # that sums to one), so no frame step falls between two tokens' independent guesses. With plain
     # un-patching the cpu_patched local network moved the joints 2-3 times as far between the last frame
-    # of one token and the first of the next as within a token.
+    # of one token and the first of the next as within a token; the global network turned joints by 17-29
+    # degrees between the two tokens of a primitive, where it turns them by 1-3 within one.
     overlap_unpatch: bool = False
+    # Global network only: it denoises each primitive with its motion about its own mean pose amplified
+    # by this factor (lodge.motion.PrimitiveNormalizer). In the motion normaliser's space the 8 frames of
+    # a real primitive vary about their mean pose with a fifth of the spread of that mean across
+    # primitives, so the diffusion's noise buries the motion long before the pose, and the network
+    # learned to return still poses. 1 = the plain normaliser (networks trained before it).
+    prim_motion_gain: float = 1.0
 
     def __post_init__(self) -> None:
+        self.prim_motion_gain = float(self.prim_motion_gain)
+        if self.prim_motion_gain <= 0:
+            raise ValueError(f"prim_motion_gain must be positive, got {self.prim_motion_gain}")
         if self.skip_input and self.latent_skip:
             raise ValueError("choose one of skip_input and latent_skip")
         if self.overlap_unpatch and (self.patch < 2 or self.patch % 2):
@@ -111,6 +121,8 @@ class LodgeConfig:
     prim_len: int = PRIM_LEN
 
     def __post_init__(self) -> None:
+        if self.local.prim_motion_gain != 1.0:
+            raise ValueError("prim_motion_gain is the global network's: the local network's must be 1")
         self.genres = list(self.genres)
         if self.global_guidance_weight is not None:
             self.global_guidance_weight = float(self.global_guidance_weight)

@@ -160,6 +160,34 @@ class Normalizer:
         return cls(np.asarray(d["min"], np.float32), np.asarray(d["max"], np.float32))
 
 
+@dataclass
+class PrimitiveNormalizer:
+    """The space the global network denoises primitives in: the motion normaliser, then each primitive's
+    frames about their own mean pose scaled by ``motion_gain`` (``NetConfig.prim_motion_gain``).
+
+    Works on (..., L, D) primitives (frames on the second-to-last axis), NumPy or torch. With a gain of
+    1 it is the motion normaliser itself. Linear and invertible, so inpainting held primitives and
+    classifier-free guidance work in it as in the plain space.
+    """
+
+    base: Normalizer
+    motion_gain: float = 1.0
+
+    def _about_mean(self, z, gain: float):
+        if gain == 1.0:
+            return z
+        mean = z.mean(dim=-2, keepdim=True) if isinstance(z, torch.Tensor) else z.mean(axis=-2, keepdims=True)
+        return mean + gain * (z - mean)
+
+    def normalize(self, x):
+        """Data primitives -> the global network's space."""
+        return self._about_mean(self.base.normalize(x), self.motion_gain)
+
+    def denormalize(self, y):
+        """The global network's space -> data primitives."""
+        return self.base.denormalize(self._about_mean(y, 1.0 / self.motion_gain))
+
+
 def rest_motion(frames: int = 1) -> np.ndarray:
     """A (frames, 139) motion standing still in the rest pose with the toes on the floor."""
     rot = np.broadcast_to(np.eye(3, dtype=np.float32), (frames, N_JOINTS, 3, 3))

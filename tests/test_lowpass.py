@@ -117,3 +117,23 @@ def test_a_primitive_that_flips_by_a_half_turn_faces_one_way():
     np.testing.assert_allclose(fixed[3:], clip[3:], atol=1e-6)  # the longer side is left as it was
     np.testing.assert_allclose(np.delete(fixed, pelvis, axis=1), np.delete(clip, pelvis, axis=1))
     np.testing.assert_array_equal(face_one_way(fixed), fixed)  # a clip without a flip is unchanged
+
+
+def test_a_primitive_with_a_token_seam_moves_evenly_and_keeps_each_tokens_motion():
+    from lodge.constants import CONTACT_SLICE
+    from lodge.post import close_token_seams
+
+    clip = _dance(0.0)[:8].copy()
+    clip[:, CONTACT_SLICE] = np.array([1, 1, 0, 0, 0, 1, 1, 1], np.float32)[:, None]
+    seamed = clip.copy()
+    seamed[4:, 4:] += np.float32(0.4)  # the second token disagrees with the first, every channel but the contacts
+    closed = close_token_seams(seamed, patch=4)
+
+    steps = lambda m: np.abs(np.diff(m[:, 4:], axis=0)).max(-1)  # noqa: E731
+    assert steps(seamed)[3] > 0.39 and steps(closed).max() <= steps(clip).max() + 1e-5
+    np.testing.assert_allclose(np.diff(closed[:4], axis=0), np.diff(seamed[:4], axis=0), atol=1e-6)  # each token
+    np.testing.assert_allclose(np.diff(closed[4:], axis=0), np.diff(seamed[4:], axis=0), atol=1e-6)  # keeps its shape
+    np.testing.assert_array_equal(closed[:, CONTACT_SLICE], seamed[:, CONTACT_SLICE])
+    np.testing.assert_allclose(close_token_seams(clip, patch=4), clip, atol=0.02)  # no seam: nearly as it was
+    np.testing.assert_array_equal(close_token_seams(seamed, patch=1), seamed)  # a token per frame: no seams
+    np.testing.assert_array_equal(close_token_seams(seamed, patch=8), seamed)  # one token: no seams

@@ -550,6 +550,24 @@ def test_a_local_network_switched_to_overlap_unpatching_keeps_its_answers_where_
         torch.testing.assert_close(rebuilt.eval()(**inputs), after)
 
 
+def test_a_global_network_switched_to_overlap_unpatching_keeps_its_answers_where_tokens_agree():
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    plain = global_model(cfg)
+    inputs = global_inputs(b=2)
+    with torch.no_grad():  # an output layer that gives every frame the same answer: no seam to cross-fade
+        plain.motion_out.weight.zero_()
+        plain.motion_out.bias.copy_(torch.randn(MOTION_DIM).repeat(cfg.global_.patch))
+        before = plain(**inputs)
+        plain.add_overlap_unpatch()
+        after = plain(**inputs)
+    assert plain.net.overlap_unpatch and plain.motion_out.out_features == 2 * cfg.global_.patch * MOTION_DIM
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+    rebuilt = type(plain).from_config(plain.config)
+    rebuilt.load_weights(plain.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.eval()(**inputs), after)
+
+
 def test_overlap_unpatching_needs_an_even_patch():
     from lodge.config import NetConfig
 

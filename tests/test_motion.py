@@ -149,6 +149,23 @@ def test_normalizer_holds_dimensions_that_were_constant():
     assert np.allclose(back[:, 90], 0.7437)
 
 
+def test_primitive_space_amplifies_each_primitives_motion_about_its_mean_pose_and_inverts():
+    from lodge.motion import PrimitiveNormalizer
+
+    data = random_motion(64)
+    norm = Normalizer.fit(data)
+    prims = data.reshape(4, 2, 8, -1)  # (windows, primitives, frames, 139)
+    plain, space = PrimitiveNormalizer(norm), PrimitiveNormalizer(norm, motion_gain=5.0)
+    np.testing.assert_array_equal(plain.normalize(prims), norm.normalize(prims))  # gain 1: the normaliser itself
+    z, y = norm.normalize(prims), space.normalize(prims)
+    np.testing.assert_allclose(y.mean(-2), z.mean(-2), atol=1e-5)  # the mean pose stays
+    np.testing.assert_allclose(y - y.mean(-2, keepdims=True), 5 * (z - z.mean(-2, keepdims=True)), atol=1e-4)
+    np.testing.assert_allclose(space.denormalize(y), prims, atol=1e-4)
+    as_torch = space.normalize(torch.from_numpy(prims))
+    np.testing.assert_allclose(as_torch.numpy(), y, atol=1e-5)
+    np.testing.assert_allclose(space.denormalize(as_torch).numpy(), prims, atol=1e-4)
+
+
 def test_parents_precede_children():
     assert all(PARENTS[j] < j for j in range(1, N_JOINTS))
 

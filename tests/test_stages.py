@@ -56,6 +56,18 @@ def test_global_stage_holds_the_kept_primitives_and_resamples_the_rest(tiny_pipe
         GlobalInputs(music, [0, 1], plan)
 
 
+def test_global_stage_samples_in_its_networks_primitive_space(tiny_pipeline, song, monkeypatch):
+    """A network trained with a primitive motion gain samples amplified motion: the stage maps it back."""
+    _, plan, music = song
+    raw = SamplingOptions(seed=4, steps=3, lowpass=False, floor=False)
+    plain = sample_global(tiny_pipeline, GlobalInputs(music, [0], plan), raw, _gen(0)).raw
+    monkeypatch.setattr(tiny_pipeline.cfg.global_, "prim_motion_gain", 5.0)
+    gained = sample_global(tiny_pipeline, GlobalInputs(music, [0], plan), raw, _gen(0)).raw
+    about_mean = lambda x: x - x.mean(-2, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(gained.mean(-2), plain.mean(-2), atol=1e-4)
+    np.testing.assert_allclose(about_mean(gained), about_mean(plain) / 5, atol=1e-4)
+
+
 def test_local_stage_regenerates_chosen_segments_that_still_join(tiny_pipeline, song):
     _, plan, music = song
     glob = sample_global(tiny_pipeline, GlobalInputs(music, [0], plan), OPTS, _gen(0))

@@ -1,4 +1,5 @@
 """Training: each stage runs, saves EMA weights into a loadable checkpoint, resumes, and learns."""
+import copy
 import json
 
 import numpy as np
@@ -190,17 +191,41 @@ def test_a_run_with_genre_dropout_gives_a_trained_network_a_null_genre_and_resum
     assert merged.cfg.has_null_genre and merged.cfg.genre_guidance_weight == 1.5
 
 
-def test_a_local_run_switches_to_overlap_unpatching_and_resumes_with_it(corpus, tmp_path):
-    common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, disc_start=10_000, stage="local")
-    out = str(tmp_path / "local")
+@pytest.mark.parametrize("stage", ["global", "local"])
+def test_a_run_switches_to_overlap_unpatching_and_resumes_with_it(corpus, tmp_path, stage):
+    common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, disc_start=10_000, stage=stage)
+    out = str(tmp_path / stage)
+    net = lambda ckpt: ckpt.cfg.global_ if stage == "global" else ckpt.cfg.local  # noqa: E731
     Trainer(TrainSettings(out=out, steps=2, **common), log=lambda m: None).run()
-    assert not load_checkpoint(out).cfg.local.overlap_unpatch
+    assert not net(load_checkpoint(out)).overlap_unpatch
     run = Trainer(TrainSettings(out=out, steps=4, overlap_unpatch=True, **common), log=lambda m: None)
     assert run.step == 2 and run.model.net.overlap_unpatch and run.ema.net.overlap_unpatch
     optimised = {id(p) for group in run.opt.param_groups for p in group["params"]}
     assert {id(p) for p in run.model.parameters()} == optimised  # the new output layer is trained, the old one gone
     run.run()
-    assert load_checkpoint(out).cfg.local.overlap_unpatch
+    assert net(load_checkpoint(out)).overlap_unpatch
     again = Trainer(TrainSettings(out=out, steps=5, **common), log=lambda m: None)  # the state file resumes as it is
     assert again.step == 4 and again.model.net.overlap_unpatch
     again.run()
+
+
+def test_a_global_run_switches_to_a_primitive_motion_gain_and_keeps_it(corpus, tmp_path):
+    common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, stage="global")
+    out = str(tmp_path / "global")
+    Trainer(TrainSettings(out=out, steps=2, **common), log=lambda m: None).run()
+    assert load_checkpoint(out).cfg.global_.prim_motion_gain == 1.0
+    run = Trainer(TrainSettings(out=out, steps=3, prim_motion_gain=5.0, **common), log=lambda m: None)
+    assert run.step == 2 and run.prim_space.motion_gain == 5.0
+    state = copy.deepcopy(run.rng)
+    amplified = run.next_batch()[0]
+    run.rng, run.cfg.global_.prim_motion_gain = state, 1.0
+    plain = run.next_batch()[0]  # the same windows in the plain space
+    run.cfg.global_.prim_motion_gain = 5.0
+    about_mean = lambda x: x - x.mean(-2, keepdim=True)  # noqa: E731
+    torch.testing.assert_close(amplified.mean(-2), plain.mean(-2), atol=1e-4, rtol=0)
+    torch.testing.assert_close(about_mean(amplified), 5 * about_mean(plain), atol=1e-4, rtol=0)
+    run.run()
+    ckpt = load_checkpoint(out)
+    assert ckpt.cfg.global_.prim_motion_gain == 5.0 and ckpt.cfg.local.prim_motion_gain == 1.0
+    again = Trainer(TrainSettings(out=out, steps=4, **common), log=lambda m: None)  # resumes in the same space
+    assert again.step == 3 and again.prim_space.motion_gain == 5.0

@@ -16,7 +16,7 @@ STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is m
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null genre, for genre guidance (training/README.md)
-# Both stages get --overlap-unpatch: the local network cross-fades its tokens (training/README.md); the global stage ignores it.
+# Both stages get --overlap-unpatch: each network cross-fades its tokens (training/README.md).
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-3}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 PY=${PYTHON:-python3}
 

@@ -18,7 +18,10 @@ from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM, PRIM_LEN
 from .component import ComponentMixin
 from .genre import GenreConditionMixin
-from .layers import DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, skip_precondition, unpatchify
+from .layers import (
+    DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, skip_precondition, unpatch_tokens,
+    widen_for_overlap,
+)
 
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
@@ -59,7 +62,7 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
             DecoderBlock(d, net.n_heads, net.ff_dim, net.dropout) for _ in range(net.n_layers)
         )
         self.norm_out = nn.LayerNorm(d)
-        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch)
+        self.motion_out = nn.Linear(d, MOTION_DIM * net.patch * (2 if net.overlap_unpatch else 1))
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
         self._init_null_genre(net.null_genre)
@@ -116,5 +119,15 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         if self.latent_skip is not None:
             seen = F.linear(patchify(x_t, self.patch), self.motion_in.weight).reshape(b, p * n_tok, -1)
             h = self.latent_skip(h, seen, t)
-        out = unpatchify(self.motion_out(h).reshape(b, p, n_tok, -1), self.patch)
+        out = unpatch_tokens(self.motion_out(h).reshape(b, p, n_tok, -1), self.patch, self.net.overlap_unpatch)
         return out if self.precondition is None else self.precondition(out, x_t, t)
+
+    def add_overlap_unpatch(self) -> None:
+        """Switch a trained network with plain un-patching to ``overlap_unpatch``, keeping what it learnt:
+        each token's own frames come out as before, and the half token it now also covers on either side
+        (within its primitive) starts as a copy of its edge frame. Training goes on from there."""
+        if self.net.overlap_unpatch:
+            return
+        self.net.overlap_unpatch = True
+        self.net.__post_init__()  # the same check as a config that asks for it
+        self.motion_out = widen_for_overlap(self.motion_out, self.patch, MOTION_DIM)

@@ -10,9 +10,12 @@ Chosen primitives can be held fixed while the others are re-sampled: ``keep_mask
 sampler inpaints them at every denoising step (its ``hard_mask`` / ``hard_values``), so the re-sampled
 primitives of a window fit the kept ones, and the kept ones come back exactly.
 
-With ``options.lowpass`` each sampled primitive is low-passed over its own frames
+With ``options.lowpass`` each sampled primitive first has the seam between its two tokens closed
+(:func:`lodge.post.close_token_seams`: a patched global network without overlap-add un-patching turns
+joints by 17-29 degrees there),
+then faces one way (:func:`lodge.post.face_one_way`) and is low-passed over its own frames
 (:func:`lodge.post.lowpass_motion`), as the local stage's frames are: the cue frames are written into
-the dance exactly, so they must not keep a judder the frames around them lose. With ``options.floor``
+the dance exactly, so they must not keep a seam or a judder the frames around them lose. With ``options.floor``
 each primitive is then put on the floor (:func:`lodge.post.ground_primitives`), for the same reason.
 """
 from __future__ import annotations
@@ -23,8 +26,8 @@ import numpy as np
 import torch
 
 from ..constants import GLOBAL_LEN, HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_X, ROOT_Z
-from ..motion import align_transform, planar_transform
-from ..post import face_one_way, ground_primitives, lowpass_motion
+from ..motion import PrimitiveNormalizer, align_transform, planar_transform
+from ..post import close_token_seams, face_one_way, ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, resolve_options
@@ -107,20 +110,24 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
             x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask, **extra
         )
 
+    space = PrimitiveNormalizer(models.normalizer, models.cfg.global_.prim_motion_gain)
     keep = inputs.keep_mask if inputs.keep_mask is not None and inputs.keep_mask.any() else None
     hard_mask = hard_values = None
     if keep is not None:
         hard_mask = torch.as_tensor(keep, device=device)[:, :, None, None]
-        hard_values = models.normalizer.normalize(torch.as_tensor(inputs.keep_values, device=device))
+        hard_values = space.normalize(torch.as_tensor(inputs.keep_values, device=device))
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
         guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
         hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),
     )
-    raw = models.normalizer.denormalize(x0).float().cpu().numpy()
+    raw = space.denormalize(x0).float().cpu().numpy()
     if options.lowpass:
-        raw = np.stack([[lowpass_motion(face_one_way(prim)) for prim in window] for window in raw])
+        net = models.cfg.global_
+        patch = 1 if net.overlap_unpatch else net.patch  # seams where each token is un-patched on its own
+        raw = np.stack([[lowpass_motion(face_one_way(close_token_seams(prim, patch))) for prim in window]
+                        for window in raw])
     if options.floor:
         raw = ground_primitives(raw)
     if keep is not None:

@@ -31,7 +31,7 @@ from ..diffusion import GaussianDiffusion
 from .losses import diffusion_losses
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss
-from ..motion import Normalizer
+from ..motion import Normalizer, PrimitiveNormalizer
 from .windows import Track, global_example, local_example, normalizer_samples
 
 STAGES = ("global", "local", "finetune")
@@ -77,9 +77,13 @@ class TrainSettings:
     # can guide on the genre; 0 = off. A network trained without it gets a null genre when a run with
     # it resumes (the mean of its genre embeddings), and keeps it.
     genre_drop_prob: float = 0.0
-    # Local stage: switch the network to overlap-add un-patching (NetConfig.overlap_unpatch) if it does
-    # not use it yet, keeping its weights; a new network is built with it.
+    # Switch the stage's network to overlap-add un-patching (NetConfig.overlap_unpatch) if it does not
+    # use it yet, keeping its weights; a new network is built with it.
     overlap_unpatch: bool = False
+    # Global stage: denoise primitives with their motion about their mean pose amplified by this factor
+    # (NetConfig.prim_motion_gain); a new network is built with it, a trained one switched to it. None:
+    # the network's own (1 for a new one).
+    prim_motion_gain: float | None = None
 
 
 def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
@@ -228,8 +232,10 @@ class Trainer:
         self._resume()
         if settings.genre_drop_prob > 0:
             self._add_null_genre()
-        if settings.overlap_unpatch and settings.stage != "global":
+        if settings.overlap_unpatch:
             self._add_overlap_unpatch()
+        if settings.prim_motion_gain is not None and settings.stage == "global":
+            self._set_prim_motion_gain(settings.prim_motion_gain)
         # What the training step calls: the network itself, or its DDP wrapper under torchrun.
         self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         # Each process draws its own batches and noise (after the shared initialisation above).
@@ -270,7 +276,7 @@ class Trainer:
         self.log(f"[{self.s.stage}] genre dropout from here on: the network has a null genre now")
 
     def _add_overlap_unpatch(self) -> None:
-        """Switch the local network (and its EMA copy) to overlap-add un-patching if it does not use it
+        """Switch the stage's network (and its EMA copy) to overlap-add un-patching if it does not use it
         yet; the optimiser starts afresh on the widened output layers only."""
         if self.model.net.overlap_unpatch:
             return
@@ -284,8 +290,22 @@ class Trainer:
         for p in before.values():
             if id(p) in swap:
                 self.opt.state.pop(p, None)
-        self.cfg.local.overlap_unpatch = True
+        (self.cfg.global_ if self.s.stage == "global" else self.cfg.local).overlap_unpatch = True
         self.log(f"[{self.s.stage}] overlap-add un-patching from here on (output layers widened, their optimiser state reset)")
+
+    def _set_prim_motion_gain(self, gain: float) -> None:
+        """Denoise primitives in the space with this motion gain from here on (the network keeps its weights)."""
+        if float(gain) == self.cfg.global_.prim_motion_gain:
+            return
+        for net in (self.cfg.global_, self.model.net, self.ema.net):
+            net.prim_motion_gain = float(gain)
+            net.__post_init__()  # the same check as a config that asks for it
+        self.log(f"[global] primitives denoised with their motion amplified {gain:g}x from here on")
+
+    @property
+    def prim_space(self) -> PrimitiveNormalizer:
+        """The space the global network denoises primitives in."""
+        return PrimitiveNormalizer(self.normalizer, self.cfg.global_.prim_motion_gain)
 
     def _state_path(self) -> Path:
         return self.out / STATE_FILE.format(stage=self.s.stage)
@@ -406,7 +426,7 @@ class Trainer:
     def _global_batch(self):
         picks = self._picks()
         ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
-        prims = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
+        prims = self.prim_space.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         frames = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
         weight = torch.as_tensor(np.stack([e[4] for e in ex]), device=self.device)
@@ -454,7 +474,7 @@ class Trainer:
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
-                                  self.normalizer, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p,
+                                  self.prim_space, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p,
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
