@@ -17,7 +17,8 @@ X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (traini
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null genre, for genre guidance (training/README.md)
 # Both stages get --overlap-unpatch: each network cross-fades its tokens (training/README.md).
-GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-3}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
+PRIM_GAIN=${LODGE_PRIM_MOTION_GAIN:-5}  # the global network denoises primitives with their motion amplified 5x (training/README.md)
+GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 PY=${PYTHON:-python3}
 
 start() {
@@ -33,9 +34,10 @@ start() {
       cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
-    local batch=64
+    local batch=64 extra=()
+    [ "$stage" = global ] && extra=(--prim-motion-gain "$PRIM_GAIN")
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch "${extra[@]}" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"
