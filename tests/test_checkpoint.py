@@ -198,3 +198,19 @@ def test_components_are_built_from_their_own_network_config():
     assert built.net == cfg.local and built.net is not cfg.local and built.n_genres == len(GENRES)
     with pytest.raises(ValueError, match="primitive"):
         GlobalDenoiser(NetConfig(d_model=32, n_heads=2, patch=3), n_genres=1)
+
+
+def test_the_training_runs_checkpoint_loads_and_dances(click_features):
+    """training/cpu_patched (what the next machine resumes from, with the newest config fields) loads
+    as a pipeline and samples a dance."""
+    from pathlib import Path
+
+    from lodge.pipeline import LodgePipeline
+
+    path = Path(__file__).resolve().parents[1] / "training" / "cpu_patched"
+    if not (path / "config.json").exists():
+        pytest.skip("no training checkpoint in this checkout")
+    pipe = LodgePipeline.from_pretrained(path, device="cpu")
+    dance = pipe(click_features, "salsa", seed=0, steps=2)
+    assert dance.motion.shape == (click_features.num_frames, MOTION_DIM) and np.isfinite(dance.motion).all()
+    assert np.abs(np.diff(dance.joints, axis=0)).max() > 0  # it moves
