@@ -122,6 +122,14 @@ def _build_parser() -> argparse.ArgumentParser:
                             "this factor (a trained network is switched to it; default: the network's own, 1 for a new one)")
     train.add_argument("--root-weight", type=float, default=1.0,
                        help="how much more the horizontal root's error counts in the x0 terms than another dimension's")
+    train.add_argument("--disc-weight", type=float, default=None,
+                       help="local stage: weight of the multi-genre discriminator's adversarial loss (0 = off; "
+                            "default: lodge.train.trainer.TrainSettings)")
+    train.add_argument("--disc-r1", type=float, default=None,
+                       help="local stage: the discriminator's R1 gradient penalty weight (default: lodge.train.trainer.TrainSettings)")
+    train.add_argument("--disc-max-t", type=int, default=None,
+                       help="local stage: the discriminator judges the predictions of samples noised to t below "
+                            "this only (default: lodge.train.trainer.TrainSettings)")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
                        help="weight of the frame-to-frame change of x0 against the data's (normalised units; 0 = off)")
 
@@ -167,6 +175,8 @@ def _train(args: argparse.Namespace) -> int:
         x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         prim_motion_gain=args.prim_motion_gain,
+        **{name: value for name, value in (("disc_weight", args.disc_weight), ("disc_r1", args.disc_r1),
+                                           ("disc_max_t", args.disc_max_t)) if value is not None},
     )
     path = Trainer(settings).run()
     print(f"checkpoint written to {path}")

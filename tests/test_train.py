@@ -154,6 +154,37 @@ def test_a_global_run_resumes_from_a_state_file_with_the_old_normalizer_buffers(
     assert load_checkpoint(out).meta["training_data"]["runs"]["global"]["steps"] == 3
 
 
+def test_a_local_run_with_an_older_discriminator_in_its_state_file_resumes(corpus, tmp_path):
+    """State files saved before the discriminator changed its inputs (spectrally normalised, motion
+    only) resume: the denoiser goes on, the discriminator starts afresh and then trains."""
+    from lodge.train.trainer import STATE_FILE
+
+    out = tmp_path / "ckpt"
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(out), preset="tiny", steps=2, batch_size=2,
+                             save_every=10, log_every=1, disc_start=0, disc_max_t=1000)
+    Trainer(settings, log=lambda m: None).run()
+    path = out / STATE_FILE.format(stage="local")
+    state = torch.load(path, weights_only=False)
+    state["disc"] = {"convs.0.parametrizations.weight.original": torch.zeros(128, 139, 5)}
+    torch.save(state, path)
+    messages = []
+    resumed = Trainer(TrainSettings(**{**settings.__dict__, "steps": 4}), log=messages.append)
+    assert resumed.step == 2 and any("discriminator does not fit" in m for m in messages)
+    model_before = {k: v.clone() for k, v in resumed.model.state_dict().items()}
+    disc_before = {k: v.clone() for k, v in resumed.disc.state_dict().items()}
+    losses = resumed.train_step()
+    assert {"disc", "adv", "r1"} <= set(losses) and losses["r1"] >= 0
+    assert any(not torch.equal(v, resumed.disc.state_dict()[k]) for k, v in disc_before.items())
+    assert any(not torch.equal(v, resumed.model.state_dict()[k]) for k, v in model_before.items())
+
+
+def test_no_discriminator_without_its_weight(corpus, tmp_path):
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=2, save_every=10, disc_start=0, disc_weight=0.0)
+    trainer = Trainer(settings, log=lambda m: None)
+    assert trainer.disc is None and "disc" not in trainer.train_step()
+
+
 def test_genre_power_sets_each_genres_share_of_the_batches():
     from lodge.train.trainer import track_probabilities
 
