@@ -260,3 +260,30 @@ def test_a_global_run_switches_to_a_primitive_motion_gain_and_keeps_it(corpus, t
     assert ckpt.cfg.global_.prim_motion_gain == 5.0 and ckpt.cfg.local.prim_motion_gain == 1.0
     again = Trainer(TrainSettings(out=out, steps=4, **common), log=lambda m: None)  # resumes in the same space
     assert again.step == 3 and again.prim_space.motion_gain == 5.0
+
+
+def test_primitive_step_loss_compares_the_steps_between_mean_poses():
+    from lodge.train.losses import primitive_step_loss
+
+    torch.manual_seed(0)
+    target = torch.randn(2, 5, 8, 139)
+    shared = target + 0.3  # every primitive off by the same: the steps are right
+    assert primitive_step_loss(shared, target).item() == pytest.approx(0.0, abs=1e-10)
+    jumpy = target.clone()
+    jumpy[:, 2] += 1.0  # one primitive off: the two steps beside it are wrong by 1 in every dimension
+    assert primitive_step_loss(jumpy, target).item() == pytest.approx(2 / 4)
+    # Frames scaled about their primitive's mean (the primitive motion gain) leave it unchanged.
+    mean = target.mean(2, keepdim=True)
+    assert primitive_step_loss(mean + 5 * (target - mean), target).item() == pytest.approx(0.0, abs=1e-9)
+    weight = torch.ones(2, 5)
+    weight[:, 2] = 0.0  # a masked primitive takes both its steps out
+    assert primitive_step_loss(jumpy, target, weight).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_a_global_run_with_the_primitive_step_term_logs_and_learns_it(corpus, tmp_path):
+    settings = TrainSettings(stage="global", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=2, save_every=10, prim_step_weight=2.0)
+    trainer = Trainer(settings, log=lambda m: None)
+    losses = trainer.train_step()
+    assert losses["prim_step"] > 0
+    assert losses["total"] > losses["x0"] * 0.636 + 2.0 * losses["prim_step"] - 1e-6

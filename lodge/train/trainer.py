@@ -28,7 +28,7 @@ from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
 from ..constants import HARD_GUIDE, PRIM_LEN
 from ..diffusion import GaussianDiffusion
-from .losses import diffusion_losses
+from .losses import diffusion_losses, primitive_step_loss
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss, r1_penalty
 from ..motion import Normalizer, PrimitiveNormalizer
@@ -75,6 +75,9 @@ class TrainSettings:
     fk_fraction: float = 1.0
     # Weight of the normalised-space velocity term (lodge.train.losses "x0_vel"); 0 = off.
     x0_vel_weight: float = 0.0
+    # Global stage: weight of the step between consecutive primitives' mean poses against the data's
+    # (lodge.train.losses.primitive_step_loss); 0 = off.
+    prim_step_weight: float = 0.0
     # How much more the horizontal root's error counts in the x0 terms (lodge.train.losses root_weight).
     root_weight: float = 1.0
     # How each batch picks its tracks: every genre's share is its number of tracks to this power (1: every
@@ -489,6 +492,11 @@ class Trainer:
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
                                   self.prim_space, frame_weight=frame_w, fk_samples=self._fk_samples(b) * p,
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
+        if self.s.prim_step_weight > 0:
+            order = torch.as_tensor(frames, device=self.device).argsort(dim=1)  # hard cues come first in a batch
+            in_time = lambda x: x.gather(1, order.view(b, p, *([1] * (x.ndim - 2))).expand_as(x))  # noqa: E731
+            losses["prim_step"] = primitive_step_loss(in_time(pred), in_time(prims), in_time(weight))
+            losses["total"] = losses["total"] + self.s.prim_step_weight * losses["prim_step"]
         self._optimise(losses["total"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
