@@ -287,3 +287,21 @@ def test_a_global_run_with_the_primitive_step_term_logs_and_learns_it(corpus, tm
     losses = trainer.train_step()
     assert losses["prim_step"] > 0
     assert losses["total"] > losses["x0"] * 0.636 + 2.0 * losses["prim_step"] - 1e-6
+
+
+def test_the_discriminator_sees_valid_rotations_and_no_contact_labels(corpus, tmp_path):
+    """Non-orthonormal 6D numbers and soft contact labels are what a raw network output has and real
+    motion has not; the discriminator must not be able to tell them apart by those."""
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=2, save_every=10)
+    trainer = Trainer(settings, log=lambda m: None)
+    real = trainer.next_batch()[0]
+    view = trainer._disc_view(real)
+    torch.testing.assert_close(view[..., 4:], real[..., 4:], atol=1e-4, rtol=1e-4)  # real rotations are valid already
+    assert torch.unique(view[..., :4]).numel() == 1  # contacts blanked
+    torch.manual_seed(0)
+    raw = real + 0.05 * torch.randn_like(real)  # an output off the rotation manifold
+    data = trainer.normalizer.denormalize(trainer._disc_view(raw))[..., 7:].reshape(*raw.shape[:2], -1, 6)
+    rows = data.reshape(*data.shape[:-1], 2, 3)
+    torch.testing.assert_close(rows.norm(dim=-1), torch.ones(rows.shape[:-1]), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close((rows[..., 0, :] * rows[..., 1, :]).sum(-1), torch.zeros(rows.shape[:-2]), atol=1e-4, rtol=0)

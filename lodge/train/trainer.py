@@ -26,12 +26,13 @@ from ..audio import normalize_music
 from .. import checks
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
-from ..constants import HARD_GUIDE, PRIM_LEN
+from ..constants import CONTACT_SLICE, HARD_GUIDE, PRIM_LEN, ROOT_SLICE, ROT_SLICE
 from ..diffusion import GaussianDiffusion
 from .losses import diffusion_losses, primitive_step_loss
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss, r1_penalty
 from ..motion import Normalizer, PrimitiveNormalizer
+from ..rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 from .windows import Track, global_example, local_example, normalizer_samples
 
 STAGES = ("global", "local", "finetune")
@@ -517,7 +518,7 @@ class Trainer:
         total = losses["total"]
         judged = t < self.s.disc_max_t
         if self.disc is not None and self.step >= self.s.disc_start and bool(judged.any()):
-            real, fake, judged_genre = motion[judged], pred[judged], genre[judged]
+            real, fake, judged_genre = self._disc_view(motion[judged]), self._disc_view(pred[judged]), genre[judged]
             r1, real_logits = r1_penalty(self.disc, real, judged_genre)
             d_loss = hinge_d_loss(real_logits, self.disc(fake.detach()), judged_genre)
             self.disc_opt.zero_grad(set_to_none=True)
@@ -530,6 +531,18 @@ class Trainer:
         self._optimise(total)
         losses["total"] = total.detach()
         return {k: float(v.detach()) for k, v in losses.items()}
+
+    def _disc_view(self, motion: torch.Tensor) -> torch.Tensor:
+        """What the discriminator sees of normalised motion: the joint rotations made orthonormal and
+        the foot-contact labels blanked. Real motion has exactly orthonormal rotations and 0/1
+        contacts, a network's raw output neither; left in, they tell real from fake by themselves
+        (a discriminator given them won outright within 50 steps) and teach the network nothing about
+        how a dance moves."""
+        data = self.normalizer.denormalize(motion)
+        rot = data[..., ROT_SLICE].reshape(*data.shape[:-1], -1, 6)
+        valid = matrix_to_rotation_6d(rotation_6d_to_matrix(rot)).reshape(*data.shape[:-1], -1)
+        data = torch.cat([torch.zeros_like(data[..., CONTACT_SLICE]), data[..., ROOT_SLICE], valid], dim=-1)
+        return self.normalizer.normalize(data)
 
     def _optimise(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
