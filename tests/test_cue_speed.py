@@ -1,0 +1,30 @@
+"""benchmarks/cue_speed.py: distances to the primitives and heading-free joints."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("cue_speed", ROOT / "benchmarks" / "cue_speed.py")
+cue_speed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cue_speed)
+
+
+def test_distance_to_primitives_counts_frames_to_the_nearest_primitive_frame():
+    dist = cue_speed.distance_to_primitives(30, [-4, 20], 8)
+    assert list(dist[:4]) == [0, 0, 0, 0]  # the first primitive started before the dance
+    assert dist[4] == 1 and dist[12] == 8 and dist[19] == 1 and dist[20] == 0 and dist[27] == 0 and dist[29] == 2
+    assert (cue_speed.distance_to_primitives(5, [], 8) > 1000).all()
+
+
+def test_heading_free_joints_do_not_move_when_the_whole_body_turns():
+    rng = np.random.default_rng(0)
+    pose = rng.normal(size=(22, 3))
+    yaw = np.linspace(0, np.pi, 10)
+    c, s = np.cos(yaw), np.sin(yaw)
+    turned = np.stack([np.stack([c[:, None] * pose[:, 0] + s[:, None] * pose[:, 2], np.broadcast_to(pose[:, 1], (10, 22)),
+                                 -s[:, None] * pose[:, 0] + c[:, None] * pose[:, 2]], -1)], 0)[0]
+    free = cue_speed.heading_free(turned, yaw)
+    np.testing.assert_allclose(free, np.broadcast_to(pose - pose[:1], free.shape), atol=1e-9)
+    assert cue_speed.step_speed(free).max() < 1e-6
+    assert cue_speed.step_speed(turned - turned[:, :1]).mean() > 0.1
