@@ -517,7 +517,9 @@ class Trainer:
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
         total = losses["total"]
         judged = t < self.s.disc_max_t
-        if self.disc is not None and self.step >= self.s.disc_start and bool(judged.any()):
+        if not bool(judged.any()):
+            judged = t == t.min()  # every process takes the discriminator step, so that their gradients meet
+        if self.disc is not None and self.step >= self.s.disc_start:
             real, fake, judged_genre = self._disc_view(motion[judged]), self._disc_view(pred[judged]), genre[judged]
             r1, real_logits = r1_penalty(self.disc, real, judged_genre)
             d_loss = hinge_d_loss(real_logits, self.disc(fake.detach()), judged_genre)
@@ -535,9 +537,8 @@ class Trainer:
     def _disc_view(self, motion: torch.Tensor) -> torch.Tensor:
         """What the discriminator sees of normalised motion: the joint rotations made orthonormal and
         the foot-contact labels blanked. Real motion has exactly orthonormal rotations and 0/1
-        contacts, a network's raw output neither; left in, they tell real from fake by themselves
-        (a discriminator given them won outright within 50 steps) and teach the network nothing about
-        how a dance moves."""
+        contacts, a network's raw output neither; left in, they would let a discriminator tell real
+        from fake by them alone, which teaches the network nothing about how a dance moves."""
         data = self.normalizer.denormalize(motion)
         rot = data[..., ROT_SLICE].reshape(*data.shape[:-1], -1, 6)
         valid = matrix_to_rotation_6d(rotation_6d_to_matrix(rot)).reshape(*data.shape[:-1], -1)
