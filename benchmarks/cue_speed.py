@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from lodge.constants import FPS  # noqa: E402
+from lodge.metrics.realism import root_relative  # noqa: E402
 from lodge.motion import heading, motion_to_joints  # noqa: E402
 
 BINS = (0, 2, 4, 8, 16, 32)  # lower edges, in frames from the nearest primitive frame
@@ -74,7 +75,7 @@ def genre_report(pipe, items, genre: str, options) -> str:
         prim = np.asarray(dance.primitive_motion, np.float32)  # (P, 8, 139), in time order
         starts = [p.start for p in dance.primitives]
         length = prim.shape[1]
-        speed = step_speed(dance.joints - dance.joints[:, :1])
+        speed = step_speed(root_relative(dance.joints))
         speed_canon = step_speed(heading_free(dance.joints, heading(dance.motion)))
         dist = distance_to_primitives(len(speed), starts, length)
         for lo, hi in zip(BINS, BINS[1:] + (10**7,)):
@@ -82,7 +83,7 @@ def genre_report(pipe, items, genre: str, options) -> str:
             world[lo].append(speed[sel])
             canon[lo].append(speed_canon[sel])
         real_joints = motion_to_joints(item.motion[:n])
-        real_speed.append(step_speed(real_joints - real_joints[:, :1]))
+        real_speed.append(step_speed(root_relative(real_joints)))
         prim_rel = heading_free(motion_to_joints(prim), heading(prim))
         real_rel = heading_free(real_joints, heading(item.motion[:n]))
         for k in range(len(starts) - 1):
