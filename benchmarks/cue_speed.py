@@ -2,7 +2,7 @@
 apart consecutive primitives lie, against the real dance to the same music.
 
     python benchmarks/cue_speed.py --data CORPUS [--checkpoint DIR] [--genres party salsa ...]
-        [--items 4] [--seconds 40] [--global-guidance W] [--soft S] [--steps N]
+        [--items 4] [--seconds 40] [--global-guidance W] [--soft S] [--steps N] [--no-mirror]
 
 For each genre, the first ``--items`` training items of at least 10 s (every third, so that they
 come from different takes) are danced to their own music (seed 0), and two tables are printed:
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--global-guidance", type=float, default=None)
     parser.add_argument("--soft", type=float, default=None)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--no-mirror", action="store_true", help="without the soft cues' mirrored copies")
     args = parser.parse_args(argv)
 
     import torch
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     pipe = LodgePipeline.from_pretrained(args.checkpoint, device="cpu")
-    options = SamplingOptions(seed=0, steps=args.steps, soft=args.soft, global_guidance_weight=args.global_guidance)
+    options = SamplingOptions(seed=0, steps=args.steps, soft=args.soft, global_guidance_weight=args.global_guidance,
+                              mirror=not args.no_mirror)
     corpus = load_corpus(args.data, split="train")
     frames = int(args.seconds * FPS)
     print("Cells: joint speed / heading-free joint speed (m/s) by frames from the nearest primitive; "

@@ -130,6 +130,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--disc-max-t", type=int, default=None,
                        help="local stage: the discriminator judges the predictions of samples noised to t below "
                             "this only (default: lodge.train.trainer.TrainSettings)")
+    train.add_argument("--cue-mismatch", type=float, default=0.0,
+                       help="local stage: share of samples whose noisy input beside each cue shows the same dance "
+                            "8-32 frames away, so the network learns to meet cues it disagrees with (0 = off)")
     train.add_argument("--prim-step-weight", type=float, default=0.0,
                        help="global stage: weight of the step between consecutive primitives' mean poses against "
                             "the data's (0 = off)")
@@ -177,6 +180,7 @@ def _train(args: argparse.Namespace) -> int:
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
         x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
+        cue_mismatch_prob=args.cue_mismatch,
         prim_motion_gain=args.prim_motion_gain, prim_step_weight=args.prim_step_weight,
         **{name: value for name, value in (("disc_weight", args.disc_weight), ("disc_r1", args.disc_r1),
                                            ("disc_max_t", args.disc_max_t)) if value is not None},

@@ -28,6 +28,7 @@ from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
 from ..constants import CONTACT_SLICE, HARD_GUIDE, PRIM_LEN, ROOT_SLICE, ROT_SLICE
 from ..diffusion import GaussianDiffusion
+from .cue_mismatch import mismatch_near_cues, random_shifts
 from .losses import diffusion_losses, primitive_step_loss
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss, r1_penalty
@@ -95,6 +96,10 @@ class TrainSettings:
     # (NetConfig.prim_motion_gain); a new network is built with it, a trained one switched to it. None:
     # the network's own (1 for a new one).
     prim_motion_gain: float | None = None
+    # Local stage: share of the samples with cues whose noisy input, beside each cue, shows the same
+    # dance some frames away (lodge.train.cue_mismatch), so the network learns to meet a cue its own
+    # frames disagree with, as they do at sampling; 0 = off.
+    cue_mismatch_prob: float = 0.0
 
 
 def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
@@ -505,12 +510,15 @@ class Trainer:
         motion, music, genre, weight = batch
         b = motion.shape[0]
         t = self.diffusion.sample_timesteps(b, device=self.device)
-        x_t = self.diffusion.q_sample(motion, t, torch.randn_like(motion))
+        cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
+        noised = motion
+        if cue_mask is not None and self.s.cue_mismatch_prob > 0:
+            noised = mismatch_near_cues(motion, cue_mask, random_shifts(b, self.s.cue_mismatch_prob, self.rng, self.device))
+        x_t = self.diffusion.q_sample(noised, t, torch.randn_like(motion))
         if finetune:
             # The network sees the clean ground truth at both ends, as hard guidance gives it at sampling.
             x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
-        cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask,
                                   genre_drop=self._genre_drop(b))
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
