@@ -3,6 +3,7 @@ apart consecutive primitives lie, against the real dance to the same music.
 
     python benchmarks/cue_speed.py --data CORPUS [--checkpoint DIR] [--genres party salsa ...]
         [--items 4] [--seconds 40] [--global-guidance W] [--soft S] [--steps N] [--no-mirror]
+        [--real-cues]
 
 For each genre, the first ``--items`` training items of at least 10 s (every third, so that they
 come from different takes) are danced to their own music (seed 0), and two tables are printed:
@@ -12,6 +13,12 @@ come from different takes) are danced to their own music (seed 0), and two table
   pelvis' heading (joints turned to face +z every frame), beside the real dancer's mean speed;
 - the straight-line travel (heading-free joints, m/s) from each primitive's last frame to the next
   one's first, generated primitives against the real dance at the same frames.
+
+With ``--real-cues`` the global network is left out: the local stage is steered by primitives cut
+from the real dance at the frames the plan gives them, and the table shows the local network alone:
+joint speed by distance in frames to the nearest imposed (cue) frame, as the local stage samples it
+and after post-processing (without mirrored copies, which the real dance does not hold). Its first columns say how far the network's own frames beside a cue
+disagree with the cue (a real dance has no jump there).
 
 Training items are used on purpose: a network that cannot match the real dancer's speed on music it
 was trained on will not on a new song. Every number is a mean over frames (or primitive pairs) pooled
@@ -98,6 +105,55 @@ def genre_report(pipe, items, genre: str, options) -> str:
     return f"| {genre} | {mean(real_speed):.3f} | {cells} | {gap} |"
 
 
+def real_cue_primitives(motion: np.ndarray, plan) -> np.ndarray:
+    """(W, 13, 8, 139) primitives cut from a real (T, 139) dance at the plan's frames (song
+    coordinates; frames before the start or past the end repeat the first or last frame)."""
+    from lodge.constants import GLOBAL_LEN, PRIM_LEN
+
+    frames = plan.window_prim_frames()  # (W, 13) window-relative starts
+    starts = frames + (np.arange(plan.num_windows) * GLOBAL_LEN)[:, None]
+    idx = np.clip(starts[..., None] + np.arange(PRIM_LEN), 0, len(motion) - 1)
+    return np.asarray(motion, np.float32)[idx]
+
+
+def real_cue_report(pipe, items, genre: str, options) -> str:
+    """The local network steered by real cues: '| genre | real | raw by distance | post by distance |'."""
+    import torch
+
+    from lodge.constants import GLOBAL_LEN
+    from lodge.evaluate.data import features_from_music
+    from lodge.schedule import GenreSchedule
+    from lodge.stages.local_stage import LocalInputs, sample_local
+    from lodge.stages.music import normalised_music
+    from lodge.stages.plan import plan_song
+    from lodge.stages.post import post_process
+
+    options = pipe.resolve_options(options)
+    raw = {b: [] for b in BINS}
+    post = {b: [] for b in BINS}
+    real_speed = []
+    for item in items:
+        n = len(item.motion)
+        features = features_from_music(item.music[:n])
+        plan = plan_song(features, options)
+        music = normalised_music(pipe, features.features, plan.num_windows * GLOBAL_LEN)
+        genres = GenreSchedule.coerce(genre).resolved(pipe.genres).segment_genres(plan, pipe.genres)
+        prims = real_cue_primitives(item.motion[:n], plan)
+        local = sample_local(pipe, LocalInputs(music, genres, plan, prims), options,
+                             torch.Generator().manual_seed(options.seed))
+        motion, fixed = (a[:n] for a in local.song_motion())
+        where = np.flatnonzero(fixed)
+        dist = np.abs(np.arange(n - 1)[:, None] - where[None]).min(1) if len(where) else np.full(n - 1, 10**6)
+        for table, dance in ((raw, motion), (post, post_process(motion, fixed, options))):
+            speed = step_speed(root_relative(motion_to_joints(dance)))
+            for lo, hi in zip(BINS, BINS[1:] + (10**7,)):
+                table[lo].append(speed[(dist >= lo) & (dist < hi)])
+        real_speed.append(step_speed(root_relative(motion_to_joints(item.motion[:n]))))
+    mean = lambda parts: float(np.concatenate(parts).mean()) if sum(len(p) for p in parts) else float("nan")  # noqa: E731
+    cells = lambda table: " / ".join(f"{mean(table[b]):.2f}" for b in BINS)  # noqa: E731
+    return f"| {genre} | {mean(real_speed):.3f} | {cells(raw)} | {cells(post)} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a corpus built by lodge.data.build_corpus")
@@ -109,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soft", type=float, default=None)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--no-mirror", action="store_true", help="without the soft cues' mirrored copies")
+    parser.add_argument("--real-cues", action="store_true",
+                        help="the local network alone, steered by cues cut from the real dance")
     args = parser.parse_args(argv)
 
     import torch
@@ -120,21 +178,27 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     pipe = LodgePipeline.from_pretrained(args.checkpoint, device="cpu")
     options = SamplingOptions(seed=0, steps=args.steps, soft=args.soft, global_guidance_weight=args.global_guidance,
-                              mirror=not args.no_mirror)
+                              mirror=not (args.no_mirror or args.real_cues))  # a real cue's mirror is not real
     corpus = load_corpus(args.data, split="train")
     frames = int(args.seconds * FPS)
-    print("Cells: joint speed / heading-free joint speed (m/s) by frames from the nearest primitive; "
+    if args.real_cues:
+        print("The local network steered by real cues. Cells: joint speed (m/s) by frames from the nearest cue "
+              f"frame ({' / '.join(str(b) + '+' for b in BINS)}), as sampled and after post-processing.\n")
+        print("| genre | real speed | sampled | post-processed |\n|---|---|---|---|")
+    else:
+        print("Cells: joint speed / heading-free joint speed (m/s) by frames from the nearest primitive; "
           "gap: heading-free straight-line travel between consecutive primitives (m/s).\n")
-    print("| genre | real speed | " + " | ".join(f"{lo}+ frames" if lo else "inside" for lo in BINS)
-          + " | primitive gap gen / real |")
-    print("|---" * (len(BINS) + 3) + "|")
+        print("| genre | real speed | " + " | ".join(f"{lo}+ frames" if lo else "inside" for lo in BINS)
+              + " | primitive gap gen / real |")
+        print("|---" * (len(BINS) + 3) + "|")
     for genre in args.genres or pipe.genres:
         items = [it for it in corpus if it.genre == genre and len(it.motion) >= MIN_FRAMES][::3][:args.items]
         if not items:
             print(f"| {genre} | no training items of {MIN_FRAMES} frames |")
             continue
         items = [dataclasses.replace(it, motion=it.motion[:frames], music=it.music[:frames]) for it in items]
-        print(genre_report(pipe, items, genre, options), flush=True)
+        report = real_cue_report if args.real_cues else genre_report
+        print(report(pipe, items, genre, options), flush=True)
     return 0
 
 
