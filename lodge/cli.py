@@ -51,6 +51,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="classifier-free guidance weight (default: the checkpoint's)")
     gen.add_argument("--global-guidance", type=float, default=DEFAULTS.global_guidance_weight,
                      help="the global stage's (the primitives') guidance weight (default: the checkpoint's)")
+    gen.add_argument("--global-pose-guidance", type=float, default=DEFAULTS.global_pose_guidance_weight,
+                     help="the global stage's guidance weight on where each primitive stands, while its motion "
+                          "takes --global-guidance (default: the checkpoint's)")
     gen.add_argument("--genre-guidance", type=float, default=DEFAULTS.genre_guidance_weight,
                      help="guidance on the genre, both stages (0: off; default: the checkpoint's)")
     gen.add_argument("--beat-sync", action="store_true",
@@ -150,6 +153,9 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--global-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight for the global stage "
                             "(default: the local checkpoint's setting)")
+    merge.add_argument("--global-pose-guidance", type=float, default=None,
+                       help="the merged checkpoint's default guidance weight on where each primitive stands "
+                            "(default: the local checkpoint's setting)")
     merge.add_argument("--genre-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight on the genre (both networks need a "
                             "null genre; default: the local checkpoint's setting)")
@@ -161,7 +167,8 @@ def _merge(args: argparse.Namespace) -> int:
 
     out = merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half,
                             global_guidance_weight=args.global_guidance,
-                            genre_guidance_weight=args.genre_guidance)
+                            genre_guidance_weight=args.genre_guidance,
+                            global_pose_guidance_weight=args.global_pose_guidance)
     print(f"wrote {out}")
     return 0
 
@@ -209,7 +216,7 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
     args.options = SamplingOptions(
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
         global_guidance_weight=args.global_guidance, genre_guidance_weight=args.genre_guidance,
-        max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
+        global_pose_guidance_weight=args.global_pose_guidance, max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
     )
     args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)

@@ -107,6 +107,11 @@ class LodgeConfig:
     # returns primitives near the mean pose; a larger weight on its music gives them their energy back
     # without making the local stage's frames judder (training/README.md has the measurements).
     global_guidance_weight: float | None = None
+    # The global stage's guidance weight on where each primitive stands (its mean pose), while its motion
+    # about that pose takes global_guidance_weight (None: the global weight, plain guidance). Full
+    # guidance on the poses set consecutive primitives 2-5 times farther apart than real dancers' poses,
+    # which the local stage then had to cover (training/README.md).
+    global_pose_guidance_weight: float | None = None
     # Default classifier-free guidance weight on the genre (both stages): x0 gains
     # w_g * (x0(genre) - x0(null genre)). 0 = off; only networks with a null genre can use more.
     genre_guidance_weight: float = 0.0
@@ -126,6 +131,8 @@ class LodgeConfig:
         self.genres = list(self.genres)
         if self.global_guidance_weight is not None:
             self.global_guidance_weight = float(self.global_guidance_weight)
+        if self.global_pose_guidance_weight is not None:
+            self.global_pose_guidance_weight = float(self.global_pose_guidance_weight)
         self.genre_guidance_weight = float(self.genre_guidance_weight)
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")

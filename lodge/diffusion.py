@@ -141,14 +141,17 @@ class GaussianDiffusion:
 
     # ----------------------------------------------------------------- reverse process
     def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float,
-                   genre_guidance_weight: float = 0.0) -> torch.Tensor:
+                   genre_guidance_weight: float = 0.0, mean_guidance: Optional[tuple[int, float]] = None) -> torch.Tensor:
         """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre), every branch it needs in one
-        forward (the conditional alone when w = 1 and w_g = 0)."""
+        forward (the conditional alone when w = 1, w_g = 0 and no ``mean_guidance``).
+
+        ``mean_guidance`` = (axis, w_m): the music term's mean over ``axis`` takes the weight w_m instead
+        of w, and only what varies along the axis keeps w."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
         # Branches as (drop the music, drop the genre); the first is the conditional prediction.
         branches = [(False, False)]
-        if guidance_weight != 1.0:
+        if guidance_weight != 1.0 or (mean_guidance is not None and mean_guidance[1] != 1.0):
             branches.append((True, False))
         if genre_guidance_weight != 0.0:
             branches.append((False, True))
@@ -165,8 +168,14 @@ class GaussianDiffusion:
         out = denoise_fn(*args).split(batch)
         cond, x0 = out[0], out[0]
         for (drop_music, _), other in zip(branches[1:], out[1:]):
+            term = cond - other
+            if drop_music and mean_guidance is not None:
+                axis, mean_weight = mean_guidance
+                mean = term.mean(dim=axis, keepdim=True)
+                x0 = x0 + (guidance_weight - 1.0) * (term - mean) + (mean_weight - 1.0) * mean
+                continue
             weight = guidance_weight - 1.0 if drop_music else genre_guidance_weight
-            x0 = x0 + weight * (cond - other)
+            x0 = x0 + weight * term
         return x0
 
     @torch.no_grad()
@@ -179,6 +188,7 @@ class GaussianDiffusion:
         steps: Optional[int] = None,
         guidance_weight: float = 2.0,
         genre_guidance_weight: float = 0.0,
+        mean_guidance: Optional[tuple[int, float]] = None,
         hard_mask: Optional[torch.Tensor] = None,
         hard_values: Optional[torch.Tensor] = None,
         soft_mask: Optional[torch.Tensor] = None,
@@ -201,6 +211,9 @@ class GaussianDiffusion:
             guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
             genre_guidance_weight: classifier-free guidance on the genre, adding w_g (x0_c - x0_g) where
                 x0_g is the prediction with the null genre (``denoise_fn`` must take ``genre_drop``); 0 = off.
+            mean_guidance: optional (axis, w_m): the music guidance term's mean over ``axis`` is weighted
+                w_m, what varies along the axis w (the global stage: where each primitive stands against
+                how it moves; ``lodge.sampling.SamplingOptions.global_pose_guidance_weight``).
             hard_mask, hard_values: inpainting (values without a mask are ignored). Masks are bool (or 0/1) broadcastable to ``shape``. At every
                 iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
                 the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
@@ -267,7 +280,8 @@ class GaussianDiffusion:
             for mask, values in guides:
                 x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
 
-            x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight, genre_guidance_weight).to(dtype)
+            x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight, genre_guidance_weight,
+                                          mean_guidance).to(dtype)
             if use_soft and soft_fit is not None:
                 soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
                 guides[-1] = (soft_mask, soft_values)

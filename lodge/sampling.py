@@ -55,6 +55,12 @@ class SamplingOptions:
     global_guidance_weight: float | None = None
     """The global stage's guidance weight (the primitives), 0 to 20; None: the checkpoint's (which may be
     ``guidance_weight``)."""
+    global_pose_guidance_weight: float | None = None
+    """The global stage's guidance weight on where each primitive stands (its mean pose over its 8
+    frames), 0 to 20, while how it moves about that pose takes ``global_guidance_weight``; None: the
+    checkpoint's (which may be the global guidance weight itself: plain guidance). At 1, the music
+    shapes each primitive's motion and the sequence of poses stays the conditional model's, whose
+    consecutive primitives lie nearer each other, as in real dance."""
     genre_guidance_weight: float | None = None
     """Classifier-free guidance on the genre, 0 to 20 (0: off): how far both stages move from the
     all-genre average towards what sets the chosen genre apart; None: the checkpoint's. Above 0 only
@@ -100,6 +106,7 @@ class SamplingOptions:
         optional: dict[str, Callable[[object], Any]] = {
             "steps": checks.check_steps, "soft": checks.check_soft, "guidance_weight": checks.check_guidance,
             "global_guidance_weight": checks.check_guidance, "genre_guidance_weight": checks.check_guidance,
+            "global_pose_guidance_weight": checks.check_guidance,
         }
         out: dict[str, Any] = {}
         for name, check in (("seed", checks.check_seed), ("sampler", checks.check_sampler),
@@ -148,11 +155,13 @@ class SamplingOptions:
         return DEFAULT_DDIM_STEPS if self.sampler == "ddim" else int(diffusion_steps)
 
     def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None,
-                 global_guidance_weight: float | None = None, genre_guidance_weight: float = 0.0) -> "SamplingOptions":
+                 global_guidance_weight: float | None = None, genre_guidance_weight: float = 0.0,
+                 global_pose_guidance_weight: float | None = None) -> "SamplingOptions":
         """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight``,
-        ``global_guidance_weight`` and ``genre_guidance_weight`` are the checkpoint's defaults (a None global
-        weight: the guidance weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it
-        is). The resolved options sample exactly the same dance."""
+        ``global_guidance_weight``, ``genre_guidance_weight`` and ``global_pose_guidance_weight`` are the
+        checkpoint's defaults (a None global weight: the guidance weight; a None pose weight: the global
+        weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved
+        options sample exactly the same dance."""
         weight = guidance_weight if self.guidance_weight is None else self.guidance_weight
         if self.global_guidance_weight is not None:
             global_weight = self.global_guidance_weight
@@ -160,10 +169,17 @@ class SamplingOptions:
             global_weight = global_guidance_weight
         else:
             global_weight = weight
+        if self.global_pose_guidance_weight is not None:
+            pose_weight = self.global_pose_guidance_weight
+        elif global_pose_guidance_weight is not None:
+            pose_weight = global_pose_guidance_weight
+        else:
+            pose_weight = global_weight
         return self.replace(
             soft=soft if self.soft is None else self.soft,
             guidance_weight=weight,
             global_guidance_weight=global_weight,
+            global_pose_guidance_weight=pose_weight,
             genre_guidance_weight=genre_guidance_weight if self.genre_guidance_weight is None else self.genre_guidance_weight,
             steps=self.steps if diffusion_steps is None else self.iterations(diffusion_steps),
         )

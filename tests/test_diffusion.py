@@ -259,3 +259,26 @@ def test_without_genre_guidance_the_denoiser_is_not_asked_for_a_genre_mask():
     d = GaussianDiffusion(100)
     out = d.sample(lambda x, t, drop: torch.ones_like(x), SHAPE, steps=2, guidance_weight=2.0, generator=gen())
     torch.testing.assert_close(out, torch.ones(SHAPE))
+
+
+def test_mean_guidance_weighs_the_mean_over_an_axis_apart_from_what_varies_along_it():
+    d = GaussianDiffusion(100)
+    rng = torch.Generator().manual_seed(3)
+    cond, no_music = torch.randn(SHAPE, generator=rng), torch.randn(SHAPE, generator=rng)
+    batches = []
+
+    def fn(x, t, drop):
+        batches.append(x.shape[0])
+        return torch.where(drop[:, None, None], no_music.repeat(2, 1, 1)[: x.shape[0]], cond.repeat(2, 1, 1)[: x.shape[0]])
+
+    term = cond - no_music
+    mean = term.mean(dim=-2, keepdim=True)
+    out = d.sample(fn, SHAPE, steps=3, guidance_weight=4.0, mean_guidance=(-2, 1.0), generator=gen())
+    torch.testing.assert_close(out, cond + 3.0 * (term - mean))  # the mean as the conditional has it
+    torch.testing.assert_close(out.mean(-2), cond.mean(-2))
+    out = d.sample(fn, SHAPE, steps=3, guidance_weight=4.0, mean_guidance=(-2, 4.0), generator=gen())
+    torch.testing.assert_close(out, cond + 3.0 * term)  # the same weight: plain guidance
+    batches.clear()
+    out = d.sample(fn, SHAPE, steps=2, guidance_weight=1.0, mean_guidance=(-2, 2.0), generator=gen())
+    assert batches == [2 * SHAPE[0]] * 2  # the music-free branch is still asked for
+    torch.testing.assert_close(out, cond + mean)

@@ -76,6 +76,12 @@ def test_resolved_fills_the_checkpoint_defaults_only():
     assert SamplingOptions(global_guidance_weight=4.0).resolved(1.0, 2.0, None, 3.0).global_guidance_weight == 4.0
     with pytest.raises(InputError):
         SamplingOptions(global_guidance_weight=-1)
+    # The pose weight: the request's, else the checkpoint's, else the (resolved) global weight.
+    assert SamplingOptions().resolved(1.0, 2.0, None, 3.0).global_pose_guidance_weight == 3.0
+    assert SamplingOptions().resolved(1.0, 2.0, None, 3.0, 0.0, 1.0).global_pose_guidance_weight == 1.0
+    assert SamplingOptions(global_pose_guidance_weight=2.0).resolved(1.0, 2.0, None, 3.0, 0.0, 1.0).global_pose_guidance_weight == 2.0
+    with pytest.raises(InputError):
+        SamplingOptions(global_pose_guidance_weight=-1)
 
 
 def test_the_global_guidance_weight_reaches_the_global_stage_only(tiny_pipeline, click_features):
@@ -84,6 +90,18 @@ def test_the_global_guidance_weight_reaches_the_global_stage_only(tiny_pipeline,
     assert not np.allclose(base.primitive_motion, other.primitive_motion)
     same = tiny_pipeline(click_features, "salsa", seed=3, steps=2, guidance_weight=2.0)  # the tiny config: None
     np.testing.assert_array_equal(base.motion, same.motion)
+
+
+def test_the_pose_guidance_weight_keeps_each_primitives_mean_pose_apart_from_its_motion(tiny_pipeline, click_features):
+    kw = dict(seed=3, steps=2, guidance_weight=2.0, global_guidance_weight=4.0, lowpass=False, floor=False)
+    plain = tiny_pipeline(click_features, "salsa", **kw)
+    same = tiny_pipeline(click_features, "salsa", global_pose_guidance_weight=4.0, **kw)
+    np.testing.assert_array_equal(plain.motion, same.motion)  # the same weight: plain guidance, the same dance
+    posed = tiny_pipeline(click_features, "salsa", global_pose_guidance_weight=1.0, **kw)
+    assert not np.allclose(plain.primitive_motion, posed.primitive_motion)
+    assert not np.allclose(plain.primitive_motion.mean(-2), posed.primitive_motion.mean(-2), atol=1e-3)
+    resolved = tiny_pipeline.resolve_options(SamplingOptions(**kw))
+    assert resolved.global_pose_guidance_weight == 4.0
 
 
 def test_samplers_are_the_diffusion_schedulers():

@@ -90,9 +90,11 @@ def test_stages_trained_apart_merge_into_one_checkpoint(corpus, tmp_path):
     config = json.loads((tmp_path / "l" / "config.json").read_text())
     config["training_data"]["runs"]["global"] = {"steps": 1, "train_minutes": 0.0}
     (tmp_path / "l" / "config.json").write_text(json.dumps(config))
-    again = load_checkpoint(merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "m2", global_guidance_weight=3))
+    again = load_checkpoint(merge_checkpoints(tmp_path / "g", tmp_path / "l", tmp_path / "m2", global_guidance_weight=3,
+                                              global_pose_guidance_weight=1))
     assert again.meta["training_data"]["runs"]["global"] == g.meta["training_data"]["runs"]["global"]
     assert merged.cfg.global_guidance_weight is None and again.cfg.global_guidance_weight == 3.0
+    assert merged.cfg.global_pose_guidance_weight is None and again.cfg.global_pose_guidance_weight == 1.0
     assert merged.meta["dtype"] == "float16"
     config = json.loads((tmp_path / "l" / "config.json").read_text())
     config["motion_normalizer"]["min"][5] -= 1.0  # as if trained on other data

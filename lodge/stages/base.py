@@ -39,7 +39,7 @@ def resolve_options(models: StageModels, options: SamplingOptions | None = None,
     guidance weight and the sampler's step count."""
     resolved = sampling_options(options, **overrides).resolved(
         float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps,
-        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight)
+        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight, models.cfg.global_pose_guidance_weight)
     if resolved.genre_guidance_weight and not models.cfg.has_null_genre:
         raise InputError("This model was trained without genre dropout, so it cannot be guided on the genre: "
                          "set the genre guidance to 0.", field="genre_guidance_weight")

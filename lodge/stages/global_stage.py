@@ -119,6 +119,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
         guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        mean_guidance=pose_guidance(options),
         hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),
     )
@@ -133,6 +134,15 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     if keep is not None:
         raw[keep] = inputs.keep_values[keep]  # exactly as given (not through the normaliser and back)
     return GlobalResult(raw=raw, primitives=chain_windows(raw, models.cfg.canonical_heading))
+
+
+def pose_guidance(options: SamplingOptions) -> tuple[int, float] | None:
+    """The sampler's ``mean_guidance`` for resolved ``options``: the weight on each primitive's mean over
+    its frames (axis -2 of (W, 13, 8, 139)); None when it is the global weight (plain guidance)."""
+    weight = options.global_pose_guidance_weight
+    if weight is None or weight == options.global_guidance_weight:
+        return None
+    return -2, float(weight)
 
 
 def chain_windows(raw: np.ndarray, canonical_heading: bool) -> np.ndarray:

@@ -603,13 +603,14 @@ class Trainer:
 
 
 def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False,
-                      global_guidance_weight: float | None = None, genre_guidance_weight: float | None = None) -> Path:
+                      global_guidance_weight: float | None = None, genre_guidance_weight: float | None = None,
+                      global_pose_guidance_weight: float | None = None) -> Path:
     """Combine the global network of one checkpoint with the local network of another.
 
     Used when the two stages are trained in parallel (separate processes or machines). Both must
-    share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``
-    and ``genre_guidance_weight``, when given, become the merged checkpoint's defaults (the genre's
-    only for two networks with a null genre).
+    share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``,
+    ``global_pose_guidance_weight`` and ``genre_guidance_weight``, when given, become the merged
+    checkpoint's defaults (the genre's only for two networks with a null genre).
     """
     g, l = load_checkpoint(global_dir), load_checkpoint(local_dir)
     if g.cfg.genres != l.cfg.genres:
@@ -621,6 +622,8 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
     cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
     if global_guidance_weight is not None:
         cfg.global_guidance_weight = checks.check_guidance(global_guidance_weight)
+    if global_pose_guidance_weight is not None:
+        cfg.global_pose_guidance_weight = checks.check_guidance(global_pose_guidance_weight)
     if genre_guidance_weight is not None:
         if genre_guidance_weight and not cfg.has_null_genre:
             raise ValueError("genre guidance needs both networks trained with genre dropout (--genre-drop)")
