@@ -21,7 +21,7 @@ PRIM_GAIN=${LODGE_PRIM_MOTION_GAIN:-5}  # the global network denoises primitives
 PRIM_STEP=${LODGE_PRIM_STEP_WEIGHT:-2}  # the global network learns the steps between consecutive primitives (training/README.md)
 DISC=${LODGE_DISC_WEIGHT:-0}  # the local discriminator: off on this run, no setting has helped yet (training/README.md)
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
-POSE_GUIDANCE=${LODGE_GLOBAL_POSE_GUIDANCE:-1}  # ... and on where each primitive stands: the conditional model's poses (training/README.md)
+POSE_GUIDANCE=${LODGE_GLOBAL_POSE_GUIDANCE:-2}  # ... and on where each primitive stands (training/README.md: 1 is nearer real speed, 2 keeps BAS)
 PY=${PYTHON:-python3}
 
 start() {
