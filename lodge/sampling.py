@@ -163,18 +163,9 @@ class SamplingOptions:
         weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved
         options sample exactly the same dance."""
         weight = guidance_weight if self.guidance_weight is None else self.guidance_weight
-        if self.global_guidance_weight is not None:
-            global_weight = self.global_guidance_weight
-        elif global_guidance_weight is not None:
-            global_weight = global_guidance_weight
-        else:
-            global_weight = weight
-        if self.global_pose_guidance_weight is not None:
-            pose_weight = self.global_pose_guidance_weight
-        elif global_pose_guidance_weight is not None:
-            pose_weight = global_pose_guidance_weight
-        else:
-            pose_weight = global_weight
+        first_set = lambda *values: next(v for v in values if v is not None)  # noqa: E731
+        global_weight = first_set(self.global_guidance_weight, global_guidance_weight, weight)
+        pose_weight = first_set(self.global_pose_guidance_weight, global_pose_guidance_weight, global_weight)
         return self.replace(
             soft=soft if self.soft is None else self.soft,
             guidance_weight=weight,
