@@ -10,6 +10,10 @@ Chosen primitives can be held fixed while the others are re-sampled: ``keep_mask
 sampler inpaints them at every denoising step (its ``hard_mask`` / ``hard_values``), so the re-sampled
 primitives of a window fit the kept ones, and the kept ones come back exactly.
 
+The music guidance weighs where each primitive stands (its mean pose) with
+``options.global_pose_guidance_weight`` and how it moves about it with ``global_guidance_weight``
+(:func:`pose_guidance`).
+
 With ``options.lowpass`` each sampled primitive first has the seam between its two tokens closed
 (:func:`lodge.post.close_token_seams`: a patched global network without overlap-add un-patching turns
 joints by 17-29 degrees there),
