@@ -59,15 +59,25 @@ def step_speed(rel: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(-1) * FPS
 
 
+def distance_to_marked(marked: np.ndarray) -> np.ndarray:
+    """(frames,) distance of each frame to the nearest marked frame (0 on one; 10**6 with none)."""
+    where = np.flatnonzero(marked)
+    if len(where) == 0:
+        return np.full(len(marked), 10**6)
+    return np.abs(np.arange(len(marked))[:, None] - where[None]).min(1)
+
+
 def distance_to_primitives(frames: int, starts: list[int], length: int) -> np.ndarray:
     """(frames,) distance of each frame to the nearest frame of any primitive (0 inside one)."""
     inside = np.zeros(frames, bool)
     for start in starts:
         inside[max(0, start):max(0, start + length)] = True
-    where = np.flatnonzero(inside)
-    if len(where) == 0:
-        return np.full(frames, 10**6)
-    return np.abs(np.arange(frames)[:, None] - where[None]).min(1)
+    return distance_to_marked(inside)
+
+
+def pooled_mean(parts: list[np.ndarray]) -> float:
+    """Mean over the concatenated parts; NaN when they hold nothing."""
+    return float(np.concatenate(parts).mean()) if sum(len(p) for p in parts) else float("nan")
 
 
 def genre_report(pipe, items, genre: str, options) -> str:
@@ -99,10 +109,9 @@ def genre_report(pipe, items, genre: str, options) -> str:
                 continue
             gaps_gen.append(np.linalg.norm(prim_rel[k + 1, 0] - prim_rel[k, -1], axis=-1).mean() / (b - a) * FPS)
             gaps_real.append(np.linalg.norm(real_rel[b] - real_rel[a], axis=-1).mean() / (b - a) * FPS)
-    mean = lambda parts: float(np.concatenate(parts).mean()) if sum(len(p) for p in parts) else float("nan")  # noqa: E731
-    cells = " | ".join(f"{mean(world[b]):.2f} / {mean(canon[b]):.2f}" for b in BINS)
+    cells = " | ".join(f"{pooled_mean(world[b]):.2f} / {pooled_mean(canon[b]):.2f}" for b in BINS)
     gap = f"{np.mean(gaps_gen):.3f} / {np.mean(gaps_real):.3f}" if gaps_gen else "n/a"
-    return f"| {genre} | {mean(real_speed):.3f} | {cells} | {gap} |"
+    return f"| {genre} | {pooled_mean(real_speed):.3f} | {cells} | {gap} |"
 
 
 def real_cue_primitives(motion: np.ndarray, plan) -> np.ndarray:
@@ -142,16 +151,14 @@ def real_cue_report(pipe, items, genre: str, options) -> str:
         local = sample_local(pipe, LocalInputs(music, genres, plan, prims), options,
                              torch.Generator().manual_seed(options.seed))
         motion, fixed = (a[:n] for a in local.song_motion())
-        where = np.flatnonzero(fixed)
-        dist = np.abs(np.arange(n - 1)[:, None] - where[None]).min(1) if len(where) else np.full(n - 1, 10**6)
+        dist = distance_to_marked(fixed)[:-1]  # per frame step, from its first frame
         for table, dance in ((raw, motion), (post, post_process(motion, fixed, options))):
             speed = step_speed(root_relative(motion_to_joints(dance)))
             for lo, hi in zip(BINS, BINS[1:] + (10**7,)):
                 table[lo].append(speed[(dist >= lo) & (dist < hi)])
         real_speed.append(step_speed(root_relative(motion_to_joints(item.motion[:n]))))
-    mean = lambda parts: float(np.concatenate(parts).mean()) if sum(len(p) for p in parts) else float("nan")  # noqa: E731
-    cells = lambda table: " / ".join(f"{mean(table[b]):.2f}" for b in BINS)  # noqa: E731
-    return f"| {genre} | {mean(real_speed):.3f} | {cells(raw)} | {cells(post)} |"
+    cells = lambda table: " / ".join(f"{pooled_mean(table[b]):.2f}" for b in BINS)  # noqa: E731
+    return f"| {genre} | {pooled_mean(real_speed):.3f} | {cells(raw)} | {cells(post)} |"
 
 
 def main(argv: list[str] | None = None) -> int:
