@@ -112,7 +112,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fk-fraction", type=float, default=1.0,
                        help="share of each batch that gets the forward-kinematics losses (cheaper steps on a CPU); 0 = the x0 loss alone")
     train.add_argument("--genre-power", type=float, default=1.0,
-                       help="each genre's share of a batch is its number of tracks to this power "
+                       help="each genre's share of the trained frames is its number of frames to this power "
                             "(1: every track alike; 0: every genre alike)")
     train.add_argument("--genre-drop", type=float, default=0.0,
                        help="share of samples trained with the null genre instead of their own, so sampling can "

@@ -198,6 +198,20 @@ def test_genre_power_sets_each_genres_share_of_the_batches():
     np.testing.assert_allclose([p[:9].sum(), p[9]], [0.5, 0.5])
 
 
+def test_genre_power_counts_the_frames_a_short_track_fills():
+    from lodge.train.trainer import track_probabilities
+
+    genres = [0, 0, 1]  # two short tracks of one genre (100 frames each), one long track of another (800)
+    sizes = [100, 100, 800]
+    np.testing.assert_allclose(track_probabilities(genres, 1.0, sizes), np.full(3, 1 / 3))  # every track alike
+    p = track_probabilities(genres, 0.0, sizes)
+    frames = p * np.asarray(sizes)
+    np.testing.assert_allclose(frames[:2].sum(), frames[2])  # every genre alike in frames, not in tracks
+    p = track_probabilities(genres, 0.5, sizes)
+    frames = p * np.asarray(sizes)
+    np.testing.assert_allclose(frames[:2].sum() / frames[2], np.sqrt(200 / 800))
+
+
 def test_a_run_with_genre_dropout_gives_a_trained_network_a_null_genre_and_resumes(corpus, tmp_path):
     from lodge.train.trainer import merge_checkpoints
 

@@ -26,7 +26,7 @@ from ..audio import normalize_music
 from .. import checks
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import PRESETS, LodgeConfig
-from ..constants import CONTACT_SLICE, HARD_GUIDE, PRIM_LEN, ROOT_SLICE, ROT_SLICE
+from ..constants import CONTACT_SLICE, GLOBAL_LEN, HARD_GUIDE, PRIM_LEN, ROOT_SLICE, ROT_SLICE, SEG_LEN
 from ..diffusion import GaussianDiffusion
 from .cue_mismatch import mismatch_near_cues, random_shifts
 from .losses import diffusion_losses, primitive_step_loss
@@ -102,12 +102,16 @@ class TrainSettings:
     cue_mismatch_prob: float = 0.0
 
 
-def track_probabilities(genre_ids: list[int], genre_power: float = 1.0) -> np.ndarray:
-    """The chance of each track to be picked for a batch example, so that each genre's share is its
-    number of tracks to ``genre_power`` (1: every track alike)."""
+def track_probabilities(genre_ids: list[int], genre_power: float = 1.0, sizes: list[int] | None = None) -> np.ndarray:
+    """The chance of each track to be picked for a batch example, so that each genre's share of the
+    trained frames is its number of frames to ``genre_power`` (1: every track alike; 0: every genre
+    alike). ``sizes``: the frames each track's example can hold (a track shorter than the training
+    window fills only part of it: its cues past the end are padding); None: every track one unit."""
     genre_ids = np.asarray(genre_ids)
-    _, inverse, counts = np.unique(genre_ids, return_inverse=True, return_counts=True)
-    weights = counts[inverse].astype(np.float64) ** (float(genre_power) - 1.0)
+    sizes = np.ones(len(genre_ids)) if sizes is None else np.asarray(sizes, np.float64)
+    genres, inverse = np.unique(genre_ids, return_inverse=True)
+    totals = np.bincount(inverse, weights=sizes, minlength=len(genres))
+    weights = totals[inverse] ** (float(genre_power) - 1.0)
     return weights / weights.sum()
 
 
@@ -219,7 +223,9 @@ class Trainer:
         existing = self._existing_checkpoint()
         genres = existing.cfg.genres if existing else None
         self.tracks, genres = _load_tracks(settings.data, "train", genres)
-        self.track_p = track_probabilities([t.genre_id for t in self.tracks], settings.genre_power)
+        window = GLOBAL_LEN if settings.stage == "global" else SEG_LEN
+        self.track_p = track_probabilities([t.genre_id for t in self.tracks], settings.genre_power,
+                                           [min(len(t.motion), window) for t in self.tracks])
         if existing:
             self.cfg = existing.cfg
             self.normalizer = existing.motion_normalizer
