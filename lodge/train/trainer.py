@@ -109,8 +109,8 @@ def track_probabilities(genre_ids: list[int], genre_power: float = 1.0, sizes: l
     window fills only part of it: its cues past the end are padding); None: every track one unit."""
     genre_ids = np.asarray(genre_ids)
     sizes = np.ones(len(genre_ids)) if sizes is None else np.asarray(sizes, np.float64)
-    genres, inverse = np.unique(genre_ids, return_inverse=True)
-    totals = np.bincount(inverse, weights=sizes, minlength=len(genres))
+    _, inverse = np.unique(genre_ids, return_inverse=True)
+    totals = np.bincount(inverse, weights=sizes)
     weights = totals[inverse] ** (float(genre_power) - 1.0)
     return weights / weights.sum()
 
