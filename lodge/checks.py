@@ -86,6 +86,17 @@ def check_guidance(weight: object) -> float:
     return value
 
 
+MIN_ENERGY, MAX_ENERGY = 0.25, 3.0
+
+
+def check_energy(energy: object) -> float:
+    """Dance energy: a multiple of the genre's typical speed, from :data:`MIN_ENERGY` to :data:`MAX_ENERGY`."""
+    value = finite_number(energy, "The energy")
+    if not MIN_ENERGY <= value <= MAX_ENERGY:
+        raise InputError(f"The energy must be between {MIN_ENERGY:g} and {MAX_ENERGY:g}, not {_fmt(energy)}.")
+    return value
+
+
 def check_sampler(sampler: object) -> str:
     """A sampler name, one of :data:`SAMPLERS` (case-insensitive, surrounding spaces ignored)."""
     name = str(sampler).strip().lower() if isinstance(sampler, str) else None

@@ -56,6 +56,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           "takes --global-guidance (default: the checkpoint's)")
     gen.add_argument("--genre-guidance", type=float, default=DEFAULTS.genre_guidance_weight,
                      help="guidance on the genre, both stages (0: off; default: the checkpoint's)")
+    gen.add_argument("--energy", type=float, default=DEFAULTS.energy,
+                     help=f"how fast the dancer moves, as a multiple of the genre's typical speed "
+                          f"({checks.MIN_ENERGY:g} to {checks.MAX_ENERGY:g}; only models whose networks are told a speed)")
     gen.add_argument("--beat-sync", action="store_true",
                      help="re-time the dance a little so its moves hit the beats (lodge.post.beat_sync)")
     gen.add_argument("--seconds", type=float, default=None,
@@ -141,6 +144,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "the data's (0 = off)")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
                        help="weight of the frame-to-frame change of x0 against the data's (normalised units; 0 = off)")
+    train.add_argument("--speed-condition", action="store_true",
+                       help="tell the network each example's speed (mean root-relative joint speed); at sampling "
+                            "it is told the genre's typical speed times the energy (a trained network is given it)")
 
     from .evaluate.args import add_arguments as add_evaluate_arguments
 
@@ -189,6 +195,7 @@ def _train(args: argparse.Namespace) -> int:
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         cue_mismatch_prob=args.cue_mismatch,
         prim_motion_gain=args.prim_motion_gain, prim_step_weight=args.prim_step_weight,
+        speed_condition=args.speed_condition,
         **{name: value for name, value in (("disc_weight", args.disc_weight), ("disc_r1", args.disc_r1),
                                            ("disc_max_t", args.disc_max_t)) if value is not None},
     )
@@ -216,7 +223,8 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
     args.options = SamplingOptions(
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
         global_guidance_weight=args.global_guidance, genre_guidance_weight=args.genre_guidance,
-        global_pose_guidance_weight=args.global_pose_guidance, max_seconds=args.max_seconds, duration=args.seconds, beat_sync=args.beat_sync,
+        global_pose_guidance_weight=args.global_pose_guidance, max_seconds=args.max_seconds, duration=args.seconds,
+        beat_sync=args.beat_sync, energy=args.energy,
     )
     args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)

@@ -67,6 +67,10 @@ class NetConfig:
     # primitives, so the diffusion's noise buries the motion long before the pose, and the network
     # learned to return still poses. 1 = the plain normaliser (networks trained before it).
     prim_motion_gain: float = 1.0
+    # The network is told how fast the dancer moves (the mean root-relative joint speed of each training
+    # example; at sampling the genre's typical speed times the request's energy), beside the genre
+    # (lodge.models.speed). Off for networks trained before it.
+    speed_condition: bool = False
 
     def __post_init__(self) -> None:
         self.prim_motion_gain = float(self.prim_motion_gain)
@@ -124,6 +128,10 @@ class LodgeConfig:
     # Frames of a characteristic primitive (the global network's token layout depends on it). The
     # segment, window and cue counts are fixed by the method (lodge.constants, lodge.primitives).
     prim_len: int = PRIM_LEN
+    # The real dancers' mean root-relative joint speed (m/s) of each genre in the training data, for
+    # networks with ``speed_condition`` (the speed they are told at sampling); None for checkpoints
+    # without one.
+    genre_speeds: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.local.prim_motion_gain != 1.0:
@@ -138,6 +146,20 @@ class LodgeConfig:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):
             raise ValueError(f"duplicate genre names in {self.genres}")
+        if self.genre_speeds is not None:
+            self.genre_speeds = {str(g): float(v) for g, v in self.genre_speeds.items()}
+            missing = [g for g in self.genres if g not in self.genre_speeds]
+            if missing or any(v <= 0 for v in self.genre_speeds.values()):
+                raise ValueError(f"genre_speeds needs a positive speed for every genre; missing {missing}")
+        if (self.local.speed_condition or self.global_.speed_condition) and self.genre_speeds is None:
+            raise ValueError("networks with speed_condition need genre_speeds (each genre's typical speed)")
+
+    def genre_speed(self, genre: int | str) -> float:
+        """The typical speed (m/s) of a genre (index or name) that speed-conditioned networks are told."""
+        if self.genre_speeds is None:
+            raise ValueError("this checkpoint has no genre speeds: its networks are not told a speed")
+        name = self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
+        return self.genre_speeds[name]
 
     @property
     def has_null_genre(self) -> bool:

@@ -65,6 +65,9 @@ class SamplingOptions:
     """Classifier-free guidance on the genre, 0 to 20 (0: off): how far both stages move from the
     all-genre average towards what sets the chosen genre apart; None: the checkpoint's. Above 0 only
     for checkpoints trained with genre dropout."""
+    energy: float = 1.0
+    """How fast the dancer moves, as a multiple of the chosen genre's typical speed, 0.25 to 3; only
+    checkpoints whose networks are told a speed (``speed_condition``) follow it, the others ignore it."""
     max_seconds: float | None = DEFAULT_MAX_SECONDS
     """Refuse longer songs (at least 5 s); None (or 0) lifts the limit."""
     duration: float | None = None
@@ -110,7 +113,8 @@ class SamplingOptions:
         }
         out: dict[str, Any] = {}
         for name, check in (("seed", checks.check_seed), ("sampler", checks.check_sampler),
-                            ("max_seconds", checks.check_max_seconds), *optional.items()):
+                            ("max_seconds", checks.check_max_seconds), ("energy", checks.check_energy),
+                            *optional.items()):
             value = getattr(self, name)
             out[name] = None if value is None and name in optional else _checked(name, check, value)
         out["duration"] = None if self.duration is None else _checked(

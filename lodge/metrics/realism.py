@@ -29,12 +29,16 @@ def root_relative(joints) -> np.ndarray:
     return pos - pos[:, :1]
 
 
+def frame_speeds(joints, fps: float = FPS) -> np.ndarray:
+    """(T - 1,) mean over joints of |d(joint - pelvis)/dt| in m/s between each frame and the next."""
+    rel = root_relative(joints)
+    return np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(axis=-1) * fps
+
+
 def root_relative_speed(joints, fps: float = FPS) -> float:
     """Mean over frames and joints of |d(joint - pelvis)/dt| in m/s (forward differences)."""
-    rel = root_relative(joints)
-    if len(rel) < 2:
-        return 0.0
-    return float(np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean() * fps)
+    speeds = frame_speeds(joints, fps)
+    return float(speeds.mean()) if len(speeds) else 0.0
 
 
 def pose_spread(joints) -> float:

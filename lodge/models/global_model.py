@@ -18,6 +18,7 @@ from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM, PRIM_LEN
 from .component import ComponentMixin
 from .genre import GenreConditionMixin
+from .speed import SpeedConditionMixin
 from .layers import (
     DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patchify, skip_precondition, unpatch_tokens,
     widen_for_overlap,
@@ -26,7 +27,7 @@ from .layers import (
 MUSIC_STRIDE = 4  # default: 1024 music frames -> 256 tokens
 
 
-class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
+class GlobalDenoiser(ComponentMixin, GenreConditionMixin, SpeedConditionMixin, nn.Module):
     """Genre-conditioned transformer over primitive frames with time-aware cross-attention to music.
 
     Args:
@@ -66,6 +67,7 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
         self._init_null_genre(net.null_genre)
+        self._init_speed_condition(net.speed_condition, d)
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig) -> "GlobalDenoiser":
@@ -82,6 +84,7 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         prim_kinds: torch.Tensor,
         drop_mask: torch.Tensor | None = None,
         genre_drop: torch.Tensor | None = None,
+        speed: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict normalised x0 primitives.
 
@@ -95,6 +98,8 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
             prim_kinds: (B, P) long, 0 = hard, 1 = soft.
             drop_mask: (B,) bool, True = drop the music condition.
             genre_drop: (B,) bool, True = the null genre instead of ``genre`` (networks with ``null_genre``).
+            speed: (B,) how fast the dance moves (m/s; NaN or None: not said), for networks with
+                ``speed_condition``; ignored by the others.
 
         Returns:
             (B, P, L, 139).
@@ -106,6 +111,7 @@ class GlobalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         pos = (prim_frames.to(x_t.device)[:, :, None] + centres).reshape(b, p * n_tok).float()
         tokens, music_pos, pooled = self.music(music, drop_mask)
         genre_emb = self.genre_embedding(genre, genre_drop)
+        genre_emb = genre_emb + self.speed_embedding(speed, genre_emb)
         cond = self.time(t) + pooled + genre_emb
         h = (
             self.motion_in(patchify(x_t, self.patch))

@@ -13,6 +13,7 @@ from ..config import LodgeConfig, NetConfig
 from ..constants import MOTION_DIM, MUSIC_DIM
 from .component import ComponentMixin
 from .genre import GenreConditionMixin
+from .speed import SpeedConditionMixin
 from .foot import FootRefineBlock
 from .layers import (
     DecoderBlock, MusicEncoder, SkipPrecondition, TimeEmbedding, patch_positions, patchify, skip_precondition,
@@ -33,7 +34,7 @@ def register_normalizer(module: nn.Module, normalizer_min=None, normalizer_max=N
     module.register_buffer("normalizer_max", hi)
 
 
-class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
+class LocalDenoiser(ComponentMixin, GenreConditionMixin, SpeedConditionMixin, nn.Module):
     """Transformer decoder predicting clean motion x0 from noisy motion, music and genre.
 
     Self-attention with rotary positions over frames, cross-attention to the encoded music tokens,
@@ -80,6 +81,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         self.precondition = skip_precondition(diffusion_steps, d, MOTION_DIM * net.patch, net.skip_input)
         self.latent_skip = SkipPrecondition(diffusion_steps) if net.latent_skip else None
         self._init_null_genre(net.null_genre)
+        self._init_speed_condition(net.speed_condition, d)
 
     @classmethod
     def from_lodge_config(cls, cfg: LodgeConfig, normalizer_min=None, normalizer_max=None) -> "LocalDenoiser":
@@ -97,6 +99,7 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
         cue_values: torch.Tensor | None = None,
         cue_mask: torch.Tensor | None = None,
         genre_drop: torch.Tensor | None = None,
+        speed: torch.Tensor | None = None,
     ) -> Union[torch.Tensor, dict[str, torch.Tensor]]:
         """Predict normalised x0.
 
@@ -107,6 +110,8 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
             genre: (B,) long genre indices.
             drop_mask: (B,) bool, True = drop the music condition (classifier-free guidance).
             genre_drop: (B,) bool, True = the null genre instead of ``genre`` (networks with ``null_genre``).
+            speed: (B,) how fast the dance moves (m/s; NaN or None: not said), for networks with
+                ``speed_condition``; ignored by the others.
             return_parts: also return the coarse prediction and the foot correction.
             cue_values: (B, T, 139) clean normalised motion at the cue frames (anything elsewhere), for
                 networks with ``cue_input``; ignored by the others.
@@ -120,7 +125,8 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, nn.Module):
             raise ValueError(f"music has {music.shape[1]} frames, motion {frames}")
         pos = patch_positions(frames, self.patch, device=x_t.device)
         tokens, music_pos, pooled = self.music(music, drop_mask)
-        cond = self.time(t) + pooled + self.genre_embedding(genre, genre_drop)
+        genre_emb = self.genre_embedding(genre, genre_drop)
+        cond = self.time(t) + pooled + genre_emb + self.speed_embedding(speed, genre_emb)
         h = self.motion_in(patchify(self._with_cues(x_t, cue_values, cue_mask), self.patch))
         for block in self.blocks:
             h = block(h, pos, tokens, music_pos, cond)

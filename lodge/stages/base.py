@@ -56,3 +56,12 @@ class StageProgress:
     def __call__(self, step: int, total: int) -> None:
         if self.progress is not None:
             self.progress(self.name, min(1.0, step / max(total, 1)))
+
+
+def stage_speeds(models: StageModels, network: torch.nn.Module, genres, energy: float) -> torch.Tensor | None:
+    """(N,) the speed (m/s) a speed-conditioned ``network`` is told for each of (N,) genre indices: the
+    genre's typical speed times ``energy``; None for networks without the speed condition."""
+    if getattr(network, "speed_in", None) is None:
+        return None
+    speeds = [models.cfg.genre_speed(int(g)) * float(energy) for g in np.asarray(genres).reshape(-1)]
+    return torch.tensor(speeds, dtype=torch.float32, device=models.device)

@@ -34,7 +34,7 @@ from ..motion import PrimitiveNormalizer, align_transform, planar_transform
 from ..post import close_token_seams, face_one_way, ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
-from .base import ProgressFn, StageModels, StageProgress, resolve_options
+from .base import ProgressFn, StageModels, StageProgress, resolve_options, stage_speeds
 
 
 
@@ -107,9 +107,13 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     frames = torch.as_tensor(plan.window_prim_frames(), device=device)
     kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=device).expand(w, N_PRIMS)
 
+    speed = stage_speeds(models, models.global_, inputs.genres, options.energy)
+
     def denoise(x_t, t, drop_mask, genre_drop=None):
         n = x_t.shape[0] // w
         extra = {} if genre_drop is None else {"genre_drop": genre_drop}  # asked only when guiding on the genre
+        if speed is not None:
+            extra["speed"] = speed.repeat(n)
         return models.global_(
             x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask, **extra
         )

@@ -100,6 +100,12 @@ class TrainSettings:
     # dance some frames away (lodge.train.cue_mismatch), so the network learns to meet a cue its own
     # frames disagree with, as they do at sampling; 0 = off.
     cue_mismatch_prob: float = 0.0
+    # Tell the stage's network each example's speed (NetConfig.speed_condition); a new network is built
+    # with it, a trained one given it (a zero embedding at first). The checkpoint records each genre's
+    # typical speed in the training data (LodgeConfig.genre_speeds) for sampling.
+    speed_condition: bool = False
+    # Share of samples trained without their speed (so the network also dances when not told one).
+    speed_drop_prob: float = 0.1
 
 
 def track_probabilities(genre_ids: list[int], genre_power: float = 1.0, sizes: list[int] | None = None) -> np.ndarray:
@@ -113,6 +119,17 @@ def track_probabilities(genre_ids: list[int], genre_power: float = 1.0, sizes: l
     totals = np.bincount(inverse, weights=sizes)
     weights = totals[inverse] ** (float(genre_power) - 1.0)
     return weights / weights.sum()
+
+
+def genre_speeds(tracks: list[Track], genres: list[str]) -> dict[str, float]:
+    """Each genre's mean root-relative joint speed (m/s) over every frame of its tracks."""
+    total, count = np.zeros(len(genres)), np.zeros(len(genres))
+    for track in tracks:
+        total[track.genre_id] += float(np.sum(track.speeds))
+        count[track.genre_id] += len(track.speeds)
+    if (count == 0).any():
+        raise ValueError(f"no training frames of {[g for g, c in zip(genres, count) if c == 0]}")
+    return {g: round(float(t / c), 4) for g, t, c in zip(genres, total, count)}
 
 
 def _load_tracks(data_dir: str | Path, split: str, genres: list[str] | None):
@@ -236,6 +253,9 @@ class Trainer:
                 raise ValueError(f"unknown preset {settings.preset!r}; expected one of {sorted(PRESETS)}")
             self.cfg = PRESETS[settings.preset](genres)
             self.cfg.canonical_heading = settings.canonical_heading
+            if settings.speed_condition:
+                self.cfg.genre_speeds = genre_speeds(self.tracks, genres)
+                getattr(self.cfg, "global_" if settings.stage == "global" else "local").speed_condition = True
             self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng, canonical=settings.canonical_heading))
             music = np.concatenate([t.music for t in self.tracks])
             self.music_mean, self.music_std = music.mean(0), music.std(0) + 1e-6
@@ -257,6 +277,8 @@ class Trainer:
             self._add_null_genre()
         if settings.overlap_unpatch:
             self._add_overlap_unpatch()
+        if settings.speed_condition:
+            self._add_speed_condition()
         if settings.prim_motion_gain is not None and settings.stage == "global":
             self._set_prim_motion_gain(settings.prim_motion_gain)
         # What the training step calls: the network itself, or its DDP wrapper under torchrun.
@@ -282,11 +304,15 @@ class Trainer:
             return None
 
     def _param_groups(self) -> list[dict]:
-        """The optimiser's groups: the network, and its null genre apart (a run that starts genre
-        dropout adds it as a group of its own, so older state files keep loading)."""
+        """The optimiser's groups: the network, its null genre and its speed embedding apart (a run that
+        starts genre dropout or the speed condition adds them as groups of their own, so older state
+        files keep loading)."""
         null = getattr(self.model, "null_genre", None)
-        rest = [p for p in self.model.parameters() if p is not null]
-        return [{"params": rest}] + ([{"params": [null]}] if null is not None else [])
+        speed = list(self.model.speed_in.parameters()) if self.model.speed_in is not None else []
+        apart = {id(p) for p in speed} | {id(null)}
+        rest = [p for p in self.model.parameters() if id(p) not in apart]
+        return ([{"params": rest}] + ([{"params": [null]}] if null is not None else [])
+                + ([{"params": speed}] if speed else []))
 
     def _add_null_genre(self) -> None:
         """Give the trained network (and its EMA copy) a null genre if it has none yet."""
@@ -297,6 +323,22 @@ class Trainer:
         self.opt.add_param_group({"params": [self.model.null_genre]})
         (self.cfg.global_ if self.s.stage == "global" else self.cfg.local).null_genre = True
         self.log(f"[{self.s.stage}] genre dropout from here on: the network has a null genre now")
+
+    def _add_speed_condition(self) -> None:
+        """Give the trained network (and its EMA copy) the speed condition if it has none yet, and the
+        checkpoint each genre's typical speed."""
+        if self.cfg.genre_speeds is None:
+            self.cfg.genre_speeds = genre_speeds(self.tracks, self.cfg.genres)
+        if self.model.speed_in is not None:
+            return
+        self.model.add_speed_condition()
+        self.ema.add_speed_condition()
+        self.model.speed_in.to(self.device)
+        self.ema.speed_in.load_state_dict(self.model.speed_in.state_dict())
+        self.ema.speed_in.to(self.device)
+        self.opt.add_param_group({"params": list(self.model.speed_in.parameters())})
+        (self.cfg.global_ if self.s.stage == "global" else self.cfg.local).speed_condition = True
+        self.log(f"[{self.s.stage}] speed condition from here on (genre speeds {self.cfg.genre_speeds})")
 
     def _add_overlap_unpatch(self) -> None:
         """Switch the stage's network (and its EMA copy) to overlap-add un-patching if it does not use it
@@ -449,7 +491,7 @@ class Trainer:
         motion = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         weight = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
-        return motion, self._music([e[1] for e in ex]), genre, weight
+        return motion, self._music([e[1] for e in ex]), genre, weight, self._speeds([e[4] for e in ex])
 
     def _global_batch(self):
         picks = self._picks()
@@ -458,7 +500,15 @@ class Trainer:
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         frames = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
         weight = torch.as_tensor(np.stack([e[4] for e in ex]), device=self.device)
-        return prims, self._music([e[1] for e in ex]), genre, frames, weight
+        return prims, self._music([e[1] for e in ex]), genre, frames, weight, self._speeds([e[5] for e in ex])
+
+    def _speeds(self, speeds: list[float]) -> torch.Tensor | None:
+        """(B,) the examples' speeds for a speed-conditioned network (NaN where dropped); None otherwise."""
+        if self.model.speed_in is None:
+            return None  # and no random draw, so runs without it draw the same numbers as before
+        speed = torch.as_tensor(speeds, dtype=torch.float32, device=self.device)
+        drop = torch.as_tensor(self.rng.random(len(speeds)) < self.s.speed_drop_prob, device=self.device)
+        return torch.where(drop, torch.full_like(speed, float("nan")), speed)
 
     # ------------------------------------------------------------------ steps
 
@@ -493,12 +543,13 @@ class Trainer:
     def _global_step(self, batch: tuple) -> dict[str, float]:
         from ..primitives import PrimitivePlan
 
-        prims, music, genre, frames, weight = batch
+        prims, music, genre, frames, weight, speed = batch
         b, p, length, dim = prims.shape
         t = self.diffusion.sample_timesteps(b, device=self.device)
         x_t = self.diffusion.q_sample(prims, t, torch.randn_like(prims))
         kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=self.device).expand(b, p)
-        pred = self.forward_model(x_t, t, music, genre, frames, kinds, self._drop_mask(b), self._genre_drop(b))
+        pred = self.forward_model(x_t, t, music, genre, frames, kinds, self._drop_mask(b), self._genre_drop(b),
+                                  **({} if speed is None else {"speed": speed}))
         # Each primitive is a short clip: compute the FK losses per primitive, weighted per primitive.
         frame_w = weight[:, :, None].expand(b, p, length).reshape(b * p, length)
         losses = diffusion_losses(pred.reshape(b * p, length, dim), prims.reshape(b * p, length, dim),
@@ -513,7 +564,7 @@ class Trainer:
         return {k: float(v.detach()) for k, v in losses.items()}
 
     def _local_step(self, batch: tuple, finetune: bool) -> dict[str, float]:
-        motion, music, genre, weight = batch
+        motion, music, genre, weight, speed = batch
         b = motion.shape[0]
         t = self.diffusion.sample_timesteps(b, device=self.device)
         cue_mask = random_cue_mask(b, motion.shape[1], self.rng, device=self.device) if self.model.cue_input else None
@@ -526,7 +577,7 @@ class Trainer:
             x_t[:, :HARD_GUIDE] = motion[:, :HARD_GUIDE]
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask,
-                                  genre_drop=self._genre_drop(b))
+                                  genre_drop=self._genre_drop(b), **({} if speed is None else {"speed": speed}))
         losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
         total = losses["total"]
@@ -625,7 +676,8 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
             and np.allclose(g.motion_normalizer.data_max, l.motion_normalizer.data_max)
             and np.allclose(g.music_mean, l.music_mean) and np.allclose(g.music_std, l.music_std)):
         raise ValueError("the two checkpoints were trained with different normalisers")
-    cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"]})
+    cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"],
+                                 "genre_speeds": l.cfg.genre_speeds or g.cfg.genre_speeds})
     if global_guidance_weight is not None:
         cfg.global_guidance_weight = checks.check_guidance(global_guidance_weight)
     if global_pose_guidance_weight is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import GLOBAL_LEN, ROOT_X, ROOT_Z, SEG_LEN
+from ..metrics.realism import frame_speeds
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
@@ -27,15 +28,25 @@ class Track:
     beats: np.ndarray  # kinematic beats of the dance (frames)
     energy: np.ndarray  # (T,) kinetic energy proxy used to rank the beats
     weight: np.ndarray | None = None  # (T,) 0 where frames must not be learned (glitch windows)
+    # (T - 1,) root-relative joint speed (m/s) between each frame and the next (lodge.metrics.realism)
+    speeds: np.ndarray | None = None
 
     @classmethod
     def from_arrays(cls, motion: np.ndarray, music: np.ndarray, genre_id: int, weight: np.ndarray | None = None) -> "Track":
         """Build a track, computing the dance's kinematic beats by forward kinematics."""
         motion = np.asarray(motion, np.float32)
         frames = min(len(motion), len(music))
-        beats, energy = dance_beats(motion_to_joints(motion[:frames]))
+        joints = motion_to_joints(motion[:frames])
+        beats, energy = dance_beats(joints)
         return cls(motion[:frames], np.asarray(music[:frames], np.float32), int(genre_id), beats, energy,
-                   None if weight is None else np.asarray(weight[:frames], np.float32))
+                   None if weight is None else np.asarray(weight[:frames], np.float32), frame_speeds(joints))
+
+    def speed(self, start: int, length: int) -> float:
+        """Mean root-relative joint speed (m/s) of frames start .. start + length (within the dance)."""
+        if self.speeds is None:
+            raise ValueError("this track was built without its frame speeds (Track.from_arrays computes them)")
+        part = self.speeds[max(0, start):max(0, start) + max(1, length - 1)]
+        return float(part.mean()) if len(part) else float(self.speeds[-1:].mean())
 
 
 def to_crop_coordinates(motion: np.ndarray) -> np.ndarray:
@@ -59,7 +70,8 @@ def _crop(array: np.ndarray, start: int, length: int) -> np.ndarray:
 
 
 def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
-    """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,))."""
+    """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,),
+    its speed in m/s)."""
     start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
     motion = _crop(track.motion, start, SEG_LEN)
     valid = (np.arange(start, start + SEG_LEN) < len(track.motion)).astype(np.float32)
@@ -68,7 +80,7 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
     if rng.random() < mirror_prob:
         motion = mirror_motion(motion)
     motion = to_canonical(motion, motion[0]) if canonical else to_crop_coordinates(motion)
-    return motion, _crop(track.music, start, SEG_LEN), track.genre_id, valid
+    return motion, _crop(track.music, start, SEG_LEN), track.genre_id, valid, track.speed(start, SEG_LEN)
 
 
 def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
@@ -76,7 +88,8 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
 
     Returns:
         prims (13, 8, 139) in window coordinates, music (1024, 35), genre id, prim_frames (13,)
-        window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance.
+        window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance, the
+        window's speed in m/s.
     """
     length = len(track.motion)
     start = int(rng.integers(0, max(1, length - GLOBAL_LEN + 1)))
@@ -98,7 +111,8 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
     if track.weight is not None:
         idx = np.clip(start + frames + 4, 0, length - 1)
         weight *= track.weight[idx]
-    return prims.astype(np.float32), _crop(track.music, start, GLOBAL_LEN), track.genre_id, frames, weight
+    return (prims.astype(np.float32), _crop(track.music, start, GLOBAL_LEN), track.genre_id, frames, weight,
+            track.speed(start, window_len))
 
 
 def _first_window_frames(plan: PrimitivePlan) -> np.ndarray:

@@ -1,0 +1,196 @@
+"""The speed condition: networks told how fast to dance, trained on each example's own speed and told
+the genre's typical speed times the request's energy at sampling."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lodge.checkpoint import load_checkpoint, save_checkpoint
+from lodge.checks import InputError
+from lodge.config import LodgeConfig
+from lodge.metrics.realism import frame_speeds, root_relative_speed
+from lodge.models.global_model import GlobalDenoiser
+from lodge.models.local import LocalDenoiser
+from lodge.motion import motion_to_joints, pack_motion, relabel_contacts
+from lodge.rotations import axis_angle_to_matrix
+from lodge.sampling import SamplingOptions
+from lodge.train.trainer import Trainer, TrainSettings, merge_checkpoints
+from lodge.train.windows import Track
+
+GENRES = ["breaking", "salsa"]
+
+
+def _dance(frames: int, amplitude: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / 30.0
+    aa = (amplitude * rng.uniform(0.5, 1.0, size=(22, 3)) * np.sin(2 * np.pi * 1.5 * t)[:, None, None]).astype(np.float32)
+    transl = np.stack([0.2 * np.sin(t), 0.9 + 0.02 * np.sin(4 * t), 0.05 * t], -1)
+    return relabel_contacts(pack_motion(np.zeros((frames, 4)), transl, axis_angle_to_matrix(aa)))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Breaking danced with large swings, salsa with small ones (so their speeds differ)."""
+    root = tmp_path_factory.mktemp("speed_corpus")
+    (root / "items").mkdir()
+    ids = []
+    for i, (genre, frames, amplitude) in enumerate([("breaking", 1100, 0.6), ("salsa", 700, 0.1), ("salsa", 400, 0.2)]):
+        ids.append(f"item{i}")
+        music = np.random.default_rng(i).normal(size=(frames, 35)).astype(np.float32)
+        np.savez(root / "items" / f"item{i}.npz", motion=_dance(frames, amplitude, i), music=music, genre=genre,
+                 take=f"take{i}", item_id=f"item{i}")
+    (root / "split.json").write_text(json.dumps({"train": {"items": ids}, "test": {"items": ids[2:]}}))
+    return root
+
+
+def _inputs(net, batch=3):
+    torch.manual_seed(1)
+    x = torch.randn(batch, 13, 8, 139) if isinstance(net, GlobalDenoiser) else torch.randn(batch, 32, 139)
+    t = torch.tensor([5, 300, 900][:batch])
+    genre = torch.zeros(batch, dtype=torch.long)
+    if isinstance(net, GlobalDenoiser):
+        frames = torch.arange(13)[None].repeat(batch, 1) * 70
+        kinds = torch.zeros(batch, 13, dtype=torch.long)
+        return lambda **kw: net(x, t, torch.randn(batch, 1024, 35, generator=torch.Generator().manual_seed(2)),
+                                genre, frames, kinds, **kw)
+    music = torch.randn(batch, 32, 35, generator=torch.Generator().manual_seed(2))
+    return lambda **kw: net(x, t, music, genre, **kw)
+
+
+@pytest.mark.parametrize("kind", [GlobalDenoiser, LocalDenoiser])
+def test_a_network_given_the_speed_condition_answers_as_before_until_trained(kind):
+    torch.manual_seed(0)
+    net = kind.from_lodge_config(LodgeConfig.tiny(GENRES)).eval()
+    call = _inputs(net)
+    with torch.no_grad():
+        before = call()
+        net.add_speed_condition()
+        assert net.net.speed_condition and net.speed_in is not None
+        speed = torch.tensor([0.2, 0.5, 0.9])
+        torch.testing.assert_close(call(speed=speed), before)  # the embedding starts at zero
+        torch.nn.init.normal_(net.speed_in.mlp[-1].weight)
+        slow, fast = call(speed=torch.full((3,), 0.2)), call(speed=torch.full((3,), 0.9))
+        assert not torch.allclose(slow, fast)
+        # NaN = "no speed": the same answer as not passing one.
+        torch.testing.assert_close(call(speed=torch.full((3,), float("nan"))), call())
+
+
+def test_frame_speeds_average_to_the_realism_speed_and_tracks_measure_their_windows():
+    motion = _dance(300, 0.4, 0)
+    joints = motion_to_joints(motion)
+    speeds = frame_speeds(joints)
+    assert speeds.shape == (299,)
+    assert speeds.mean() == pytest.approx(root_relative_speed(joints))
+    track = Track.from_arrays(motion, np.zeros((300, 35), np.float32), 0)
+    assert track.speed(0, 300) == pytest.approx(root_relative_speed(joints), rel=1e-5)
+    assert track.speed(100, 50) == pytest.approx(root_relative_speed(joints[100:150]), rel=1e-5)
+    assert track.speed(290, 256) == pytest.approx(root_relative_speed(joints[290:]), rel=1e-5)  # past the end
+
+
+def test_a_run_with_the_speed_condition_gives_a_trained_network_one_and_records_genre_speeds(corpus, tmp_path):
+    common = dict(data=str(corpus), preset="tiny", batch_size=4, save_every=1000, disc_start=10_000)
+    for stage in ("global", "local"):
+        out = str(tmp_path / stage)
+        Trainer(TrainSettings(stage=stage, out=out, steps=2, **common), log=lambda m: None).run()
+        assert load_checkpoint(out).cfg.genre_speeds is None
+        run = Trainer(TrainSettings(stage=stage, out=out, steps=6, speed_condition=True, **common), log=lambda m: None)
+        assert run.step == 2 and run.model.speed_in is not None and run.ema.speed_in is not None
+        assert len(run.opt.param_groups) == 2  # the embedding joined the optimiser as a group of its own
+        batch = run.next_batch()
+        assert batch[-1].shape == (4,) and torch.isfinite(batch[-1]).any()
+        before = run.model.speed_in.mlp[-1].weight.detach().clone()
+        run.run()
+        assert not torch.equal(run.model.speed_in.mlp[-1].weight.detach(), before)  # it is trained
+        ckpt = load_checkpoint(out)
+        assert (ckpt.cfg.global_ if stage == "global" else ckpt.cfg.local).speed_condition
+        again = Trainer(TrainSettings(stage=stage, out=out, steps=7, speed_condition=True, **common), log=lambda m: None)
+        assert again.step == 6 and len(again.opt.param_groups) == 2  # the state file resumes as it is
+        torch.testing.assert_close(again.model.speed_in.mlp[-1].weight, run.model.speed_in.mlp[-1].weight)
+    # Each genre's speed: the mean over every frame of its training dances.
+    ckpt = load_checkpoint(tmp_path / "global")
+    by_genre = {g: [] for g in GENRES}
+    for i, (genre, frames, amplitude) in enumerate([("breaking", 1100, 0.6), ("salsa", 700, 0.1), ("salsa", 400, 0.2)]):
+        by_genre[genre].append(frame_speeds(motion_to_joints(_dance(frames, amplitude, i))))
+    for genre, parts in by_genre.items():
+        assert ckpt.cfg.genre_speeds[genre] == pytest.approx(np.concatenate(parts).mean(), abs=1e-3)
+    assert ckpt.cfg.genre_speeds["breaking"] > 2 * ckpt.cfg.genre_speeds["salsa"]
+    merged = load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m"))
+    assert merged.cfg.global_.speed_condition and merged.cfg.local.speed_condition
+    assert merged.cfg.genre_speeds == ckpt.cfg.genre_speeds
+
+
+def test_a_new_run_with_the_speed_condition_builds_its_network_with_it(corpus, tmp_path):
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=2,
+                             batch_size=2, save_every=1000, disc_start=10_000, speed_condition=True)
+    Trainer(settings, log=lambda m: None).run()
+    ckpt = load_checkpoint(tmp_path / "c")
+    assert ckpt.cfg.local.speed_condition and not ckpt.cfg.global_.speed_condition
+    assert set(ckpt.cfg.genre_speeds) == set(GENRES)
+
+
+def test_configs_with_the_speed_condition_need_every_genres_speed():
+    cfg = LodgeConfig.tiny(GENRES)
+    cfg.local.speed_condition = True
+    with pytest.raises(ValueError, match="genre_speeds"):
+        LodgeConfig.from_dict(cfg.to_dict())
+    with pytest.raises(ValueError, match="missing"):
+        LodgeConfig.from_dict({**cfg.to_dict(), "genre_speeds": {"breaking": 0.8}})
+    cfg = LodgeConfig.from_dict({**cfg.to_dict(), "genre_speeds": {"breaking": 0.8, "salsa": 0.4}})
+    assert cfg.genre_speed("Salsa") == cfg.genre_speed(1) == 0.4
+    with pytest.raises(ValueError, match="no genre speeds"):
+        LodgeConfig.tiny(GENRES).genre_speed(0)
+
+
+def test_the_energy_option_is_checked():
+    assert SamplingOptions().energy == 1.0
+    assert SamplingOptions(energy="1.5").energy == 1.5
+    for bad in (0, 0.1, 5, float("nan"), "fast"):
+        with pytest.raises(InputError) as err:
+            SamplingOptions(energy=bad)
+        assert err.value.field == "energy"
+
+
+class _SpeedSpy(torch.nn.Module):
+    """Wraps a network and records the speeds it is told."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.speed_in, self.seen = net, net.speed_in, []
+
+    def forward(self, *args, **kwargs):
+        self.seen.append(kwargs.get("speed"))
+        return self.net(*args, **kwargs)
+
+
+def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_energy(tiny_checkpoint, tmp_path, example_song):
+    from lodge.pipeline import LodgePipeline
+
+    plain = load_checkpoint(tiny_checkpoint)
+    cfg = LodgeConfig.from_dict({**plain.cfg.to_dict(), "genre_speeds": {g: 0.3 + 0.1 * i for i, g in enumerate(plain.cfg.genres)}})
+    for net, net_cfg in ((plain.local, cfg.local), (plain.global_, cfg.global_)):
+        net.add_speed_condition()
+        torch.nn.init.normal_(net.speed_in.mlp[-1].weight, std=0.1)
+        net_cfg.speed_condition = True
+    path = save_checkpoint(tmp_path / "speedy", cfg, plain.local, plain.global_, plain.motion_normalizer,
+                           plain.music_mean, plain.music_std, training_data={}, metrics={})
+    pipe = LodgePipeline.from_pretrained(path, device="cpu")
+    pipe.local, pipe.global_ = _SpeedSpy(pipe.local), _SpeedSpy(pipe.global_)
+    genre = cfg.genres[1]
+    dances = {e: pipe(example_song, genre, seed=0, steps=2, duration=10, energy=e) for e in (1.0, 2.0)}
+    expected = cfg.genre_speed(1)
+    told = [s for s in pipe.local.seen + pipe.global_.seen]
+    assert all(s is not None for s in told)
+    half = len(pipe.local.seen) // 2
+    assert torch.allclose(pipe.local.seen[0], torch.full_like(pipe.local.seen[0], expected))
+    assert torch.allclose(pipe.local.seen[half], torch.full_like(pipe.local.seen[half], 2 * expected))
+    assert not np.allclose(dances[1.0].joints, dances[2.0].joints)
+    # A network without the condition is never told a speed, whatever the energy.
+    plain_pipe = LodgePipeline.from_pretrained(tiny_checkpoint, device="cpu")
+    seen = []
+    original = plain_pipe.local.forward
+    plain_pipe.local.forward = lambda *a, **kw: (seen.append("speed" in kw), original(*a, **kw))[1]
+    a = plain_pipe(example_song, genre, seed=0, steps=2, duration=10, energy=2.0)
+    b = plain_pipe(example_song, genre, seed=0, steps=2, duration=10)
+    assert seen and not any(seen)
+    np.testing.assert_allclose(a.joints, b.joints)
