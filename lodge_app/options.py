@@ -29,6 +29,7 @@ TITLES = {
     "soft": "Soft-cue strength out of range",
     "steps": "Step count out of range",
     "sampler": "Unknown quality setting",
+    "energy": "Energy out of range",
 }
 DEFAULT_TITLE = "Setting out of range"
 
@@ -70,7 +71,7 @@ def _given(value: object) -> bool:
 
 
 def read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body, video_size, video_fps,
-                 beat_sync=None, max_seconds: float | None = checks.DEFAULT_MAX_SECONDS) -> Request:
+                 beat_sync=None, energy=None, max_seconds: float | None = checks.DEFAULT_MAX_SECONDS) -> Request:
     """The page's widget values (or what an API client sent) -> a checked :class:`Request`.
 
     Empty values (None, "") take the library's defaults; the step count counts for DDIM only (DDPM runs
@@ -81,7 +82,7 @@ def read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, 
     """
     first = str(length_mode).lower().startswith("first")
     ddpm = str(quality).lower().startswith(("ddpm", "full"))
-    values = dict(seed=seed, soft=soft, beat_sync=beat_sync, steps=None if ddpm else steps)
+    values = dict(seed=seed, soft=soft, beat_sync=beat_sync, energy=energy, steps=None if ddpm else steps)
     try:
         if first and first_seconds is None:  # SamplingOptions would read duration=None as "the whole song"
             checks.check_seconds(first_seconds)  # raises the library's sentence for a missing number

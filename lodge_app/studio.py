@@ -125,6 +125,12 @@ class Studio:
         return float(self.pipe.default_soft) if self.pipe is not None else None
 
     @property
+    def follows_energy(self) -> bool:
+        """Whether the loaded model's networks are told how fast to dance (so the energy setting counts)."""
+        cfg = self.pipe.cfg if self.pipe is not None else None
+        return bool(cfg and (cfg.local.speed_condition or cfg.global_.speed_condition))
+
+    @property
     def device(self) -> str:
         """Where the diffusion runs ("cpu", "cuda")."""
         return str(self.pipe.device) if self.pipe is not None else "cpu"

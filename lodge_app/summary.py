@@ -33,7 +33,8 @@ def summary_markdown(dance, timings: dict[str, float], device: str, options: Sam
         ("Primitives", f"{len(kinds)} ({_plural(n_hard, 'hard cue')}, {_plural(n_soft, 'soft cue')} incl. mirrored)"),
         ("Segments", f"{_plural(len(dance.segment_starts), 'local segment')} of 8.5 s"),
         ("Settings", f"seed {options.seed} · soft-cue strength {soft} · {quality} · "
-                     f"beat sync {'on' if options.beat_sync else 'off'}"),
+                     f"beat sync {'on' if options.beat_sync else 'off'}"
+                     + ("" if options.energy == 1.0 else f" · energy {options.energy:g}")),
         ("Time", f"{timings.get('total', sum(timings.values())):.1f} s in all: {stage_text}"),
         ("Device", device),
         *(extra or []),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from lodge.checks import format_duration
+from lodge.checks import MAX_ENERGY, MIN_ENERGY, format_duration
 
 from . import edit_panel, edits, workspace
 from .audio_info import probe_seconds
@@ -84,13 +84,13 @@ def make_handlers(studio: Studio):
     """The page's callbacks, closed over the loaded studio."""
 
     def generate(music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                 video_size, video_fps, beat_sync=None, progress=gr.Progress()):
+                 video_size, video_fps, beat_sync=None, energy=None, progress=gr.Progress()):
         """Generate a dance for the music: the timeline, GLB, downloads so far and summary as soon as the
         motion exists, then the video and every download (and, for the edit panel, the session's new
         history of versions each time). An API client's ``predict`` gets the second."""
         try:
             options = read_options(genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                                   video_size, video_fps, beat_sync, max_seconds=studio.settings.max_seconds)
+                                   video_size, video_fps, beat_sync, energy, max_seconds=studio.settings.max_seconds)
             for result in studio.generate_steps(music, options, ProgressReport(progress)):
                 history = edits.new_history(result, Path(music), options, workspace.safe_stem(Path(music).name))
                 yield (str(result.video) if result.video else None,
@@ -198,6 +198,10 @@ def build_demo(studio: Studio) -> gr.Blocks:
                     soft = gr.Slider(0.0, 1.0, value=studio.default_soft, step=0.05, label="Soft-cue strength s",
                                      info="How strongly the song-wide key moves steer each segment (share of "
                                           "denoising steps that see them; the default is the model's best).")
+                    energy = gr.Slider(MIN_ENERGY, MAX_ENERGY, value=SAMPLING_DEFAULTS.energy, step=0.05,
+                                       label="Energy", visible=studio.follows_energy, elem_id="lodge-energy",
+                                       info="How fast the dancer moves: 1 is the genre's typical speed, "
+                                            "0.5 half as fast, 2 twice.")
                     quality = gr.Radio([("Fast (DDIM)", "ddim"),
                                         (f"Full (DDPM, {studio.estimator.ddpm_steps} steps)", "ddpm")],
                                        value=SAMPLING_DEFAULTS.sampler, label="Quality")
@@ -237,8 +241,8 @@ def build_demo(studio: Studio) -> gr.Blocks:
                                 file_count="multiple", interactive=False, elem_id="lodge-files")
 
         inputs = [music, genre, seed, length_mode, first_seconds, soft, quality, steps, camera, body,
-                  video_size, video_fps, beat_sync]
-        _ranges_checked_by_read_options(seed, first_seconds, soft, steps, video_size, video_fps)
+                  video_size, video_fps, beat_sync, energy]
+        _ranges_checked_by_read_options(seed, first_seconds, soft, steps, video_size, video_fps, energy)
         shown = [video, timeline, model3d, files, summary]
         run.click(generate, inputs=inputs, outputs=[*shown, panel.state], api_name="generate",
                   show_progress_on=[video], concurrency_id=edit_panel.CONCURRENCY_ID).success(

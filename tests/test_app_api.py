@@ -34,7 +34,7 @@ def client(server) -> Client:
 def _generate(client: Client, music, genre="hiphop", length_mode="first", first_seconds=6.0, **overrides):
     """Call /generate; the trailing input left out (beat sync) takes its default, as for any API client."""
     args = {**FAST, **overrides}
-    extra = {"beat_sync": args["beat_sync"]} if "beat_sync" in args else {}
+    extra = {name: args[name] for name in ("beat_sync", "energy") if name in args}
     return client.predict(
         music, genre, 0, length_mode, first_seconds, args["soft"], args["quality"], args["steps"], args["camera"],
         args["body"], args["video_size"], args["video_fps"], api_name="/generate", **extra,
@@ -94,6 +94,11 @@ def test_generate_from_example(client, server):
     for word in ("Duration", "Tempo", "hiphop", "Primitives", "Device", "global diffusion", "local diffusion",
                  "rendering", "beat sync off"):
         assert word in summary, summary
+
+
+def test_the_energy_reaches_the_dance_settings(client):
+    *_, summary = _generate(client, handle_file(str(EXAMPLE)), first_seconds=5.0, energy=1.5)
+    assert "energy 1.5" in summary
 
 
 def test_beat_sync_can_be_switched_on(client):
@@ -266,6 +271,7 @@ def test_render_failure_is_a_friendly_error(tmp_path, monkeypatch):
         (dict(soft="inf"), "finite number", "Soft-cue strength out of range"),
         (dict(video_size=100_000), "256, 384, 512, 720", "Unknown video size"),
         (dict(video_fps=1000), "30, 15", "Unknown frame rate"),
+        (dict(energy=9), "between 0.25 and 3", "Energy out of range"),
     ],
 )
 def test_out_of_range_values_get_a_sentence_and_a_title(client, overrides, fragment, title):
@@ -273,7 +279,7 @@ def test_out_of_range_values_get_a_sentence_and_a_title(client, overrides, fragm
     with pytest.raises(Exception) as excinfo:
         client.predict(handle_file(str(EXAMPLE)), "hiphop", args["seed"], "first", args["first_seconds"], args["soft"],
                        args["quality"], args["steps"], args["camera"], args["body"], args["video_size"],
-                       args["video_fps"], api_name="/generate")
+                       args["video_fps"], api_name="/generate", **({"energy": args["energy"]} if "energy" in args else {}))
     _assert_error(excinfo, fragment)
     assert getattr(excinfo.value, "title", None) == title
     assert "/" not in str(excinfo.value)  # no server path (and no traceback)
