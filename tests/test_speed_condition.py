@@ -102,6 +102,8 @@ def test_a_run_with_the_speed_condition_gives_a_trained_network_one_and_records_
         before = run.model.speed_in.mlp[-1].weight.detach().clone()
         run.run()
         assert not torch.equal(run.model.speed_in.mlp[-1].weight.detach(), before)  # it is trained
+        rates = [group["lr"] for group in run.opt.param_groups]
+        assert rates[-1] == pytest.approx(run.s.speed_lr_multiplier * rates[0])  # and faster than the rest
         ckpt = load_checkpoint(out)
         assert (ckpt.cfg.global_ if stage == "global" else ckpt.cfg.local).speed_condition
         again = Trainer(TrainSettings(stage=stage, out=out, steps=7, speed_condition=True, **common), log=lambda m: None)
