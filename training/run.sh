@@ -20,6 +20,7 @@ GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null ge
 PRIM_GAIN=${LODGE_PRIM_MOTION_GAIN:-5}  # the global network denoises primitives with their motion amplified 5x (training/README.md)
 PRIM_STEP=${LODGE_PRIM_STEP_WEIGHT:-2}  # the global network learns the steps between consecutive primitives (training/README.md)
 GENRE_POWER=${LODGE_GENRE_POWER:-0.25}  # the global network's genres nearer equal shares of its training frames (training/README.md)
+SPEED=${LODGE_SPEED_CONDITION:-1}  # both networks are told each example's speed (from session 13; training/README.md)
 DISC=${LODGE_DISC_WEIGHT:-0}  # the local discriminator: off on this run, no setting has helped yet (training/README.md)
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 POSE_GUIDANCE=${LODGE_GLOBAL_POSE_GUIDANCE:-2}  # ... and on where each primitive stands (training/README.md: 1 is nearer real speed, 2 keeps BAS)
@@ -40,6 +41,7 @@ start() {
     fi
     local batch=64 extra=()
     if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC"); fi
+    if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
       --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch "${extra[@]}" \
       >> "$WORK/$stage.log" 2>&1 &
