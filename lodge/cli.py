@@ -56,6 +56,8 @@ def _build_parser() -> argparse.ArgumentParser:
                           "takes --global-guidance (default: the checkpoint's)")
     gen.add_argument("--genre-guidance", type=float, default=DEFAULTS.genre_guidance_weight,
                      help="guidance on the genre, both stages (0: off; default: the checkpoint's)")
+    gen.add_argument("--speed-guidance", type=float, default=DEFAULTS.speed_guidance_weight,
+                     help="guidance on the speed, both stages (0: off; default: the checkpoint's; models told a speed)")
     gen.add_argument("--energy", type=float, default=DEFAULTS.energy,
                      help=f"how fast the dancer moves, as a multiple of the genre's typical speed "
                           f"({checks.MIN_ENERGY:g} to {checks.MAX_ENERGY:g}; only models whose networks are told a speed)")
@@ -162,6 +164,9 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--global-pose-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight on where each primitive stands "
                             "(default: the local checkpoint's setting)")
+    merge.add_argument("--speed-guidance", type=float, default=None,
+                       help="the merged checkpoint's default guidance weight on the speed (a network told a speed "
+                            "needed; default: the local checkpoint's setting)")
     merge.add_argument("--genre-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight on the genre (both networks need a "
                             "null genre; default: the local checkpoint's setting)")
@@ -174,7 +179,8 @@ def _merge(args: argparse.Namespace) -> int:
     out = merge_checkpoints(args.global_dir, args.local_dir, args.out, half=args.half,
                             global_guidance_weight=args.global_guidance,
                             genre_guidance_weight=args.genre_guidance,
-                            global_pose_guidance_weight=args.global_pose_guidance)
+                            global_pose_guidance_weight=args.global_pose_guidance,
+                            speed_guidance_weight=args.speed_guidance)
     print(f"wrote {out}")
     return 0
 
@@ -224,7 +230,7 @@ def _check_generate(args: argparse.Namespace) -> argparse.Namespace:
         seed=args.seed, sampler=args.sampler, steps=args.steps, soft=args.soft, guidance_weight=args.guidance,
         global_guidance_weight=args.global_guidance, genre_guidance_weight=args.genre_guidance,
         global_pose_guidance_weight=args.global_pose_guidance, max_seconds=args.max_seconds, duration=args.seconds,
-        beat_sync=args.beat_sync, energy=args.energy,
+        beat_sync=args.beat_sync, energy=args.energy, speed_guidance_weight=args.speed_guidance,
     )
     args.schedule = GenreSchedule.parse(",".join([args.genre, *args.genre_from]))
     music = Path(args.music)

@@ -119,6 +119,9 @@ class LodgeConfig:
     # Default classifier-free guidance weight on the genre (both stages): x0 gains
     # w_g * (x0(genre) - x0(null genre)). 0 = off; only networks with a null genre can use more.
     genre_guidance_weight: float = 0.0
+    # Default classifier-free guidance weight on the speed (each stage whose network has speed_condition):
+    # x0 gains w_s * (x0(speed) - x0(no speed)). 0 = off.
+    speed_guidance_weight: float = 0.0
     # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
     # another default when its measured results are better there (see its model card).
     soft_fraction: float = 1.0
@@ -142,6 +145,7 @@ class LodgeConfig:
         if self.global_pose_guidance_weight is not None:
             self.global_pose_guidance_weight = float(self.global_pose_guidance_weight)
         self.genre_guidance_weight = float(self.genre_guidance_weight)
+        self.speed_guidance_weight = float(self.speed_guidance_weight)
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):
@@ -165,6 +169,11 @@ class LodgeConfig:
     def has_null_genre(self) -> bool:
         """Whether both networks can be guided on the genre (both were trained with genre dropout)."""
         return self.local.null_genre and self.global_.null_genre
+
+    @property
+    def has_speed_condition(self) -> bool:
+        """Whether either network is told how fast to dance (and so follows the energy and speed guidance)."""
+        return self.local.speed_condition or self.global_.speed_condition
 
     @property
     def n_genres(self) -> int:

@@ -4,12 +4,14 @@ guidance, hard (inpainting) and soft (early-steps only) guidance.
 The denoiser contract used everywhere in Lodge::
 
     denoise_fn(x_t: Tensor (B, ...), t: LongTensor (B,), drop_mask: BoolTensor (B,),
-               genre_drop: BoolTensor (B,) | None = None) -> x0_pred (B, ...)
+               genre_drop: BoolTensor (B,) | None = None, *, speed_drop: BoolTensor (B,)) -> x0_pred (B, ...)
 
 ``drop_mask[i]`` True means "sample i is unconditional" (the music condition replaced by the learned
 null embedding); ``genre_drop[i]`` True means "sample i has the null genre" (only asked of networks
-trained with genre dropout, when sampling guides on the genre). Taking masks instead of flags lets the
-sampler run every branch of classifier-free guidance in a single batched forward.
+trained with genre dropout, when sampling guides on the genre); ``speed_drop[i]`` True means "sample i
+is told no speed" (a keyword, only asked of speed-conditioned networks, when sampling guides on the
+speed). Taking masks instead of flags lets the sampler run every branch of classifier-free guidance in
+a single batched forward.
 """
 from __future__ import annotations
 
@@ -141,20 +143,24 @@ class GaussianDiffusion:
 
     # ----------------------------------------------------------------- reverse process
     def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float,
-                   genre_guidance_weight: float = 0.0, mean_guidance: Optional[tuple[int, float]] = None) -> torch.Tensor:
-        """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre), every branch it needs in one
-        forward (the conditional alone when w = 1, w_g = 0 and no ``mean_guidance``).
+                   genre_guidance_weight: float = 0.0, mean_guidance: Optional[tuple[int, float]] = None,
+                   speed_guidance_weight: float = 0.0) -> torch.Tensor:
+        """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre) + w_s (x0_c - x0_no_speed),
+        every branch it needs in one forward (the conditional alone when w = 1, w_g = w_s = 0 and no
+        ``mean_guidance``).
 
         ``mean_guidance`` = (axis, w_m): the music term's mean over ``axis`` takes the weight w_m instead
         of w, and only what varies along the axis keeps w."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
-        # Branches as (drop the music, drop the genre); the first is the conditional prediction.
-        branches = [(False, False)]
+        # Branches as (drop the music, drop the genre, drop the speed); the first is the conditional prediction.
+        branches = [(False, False, False)]
         if guidance_weight != 1.0 or (mean_guidance is not None and mean_guidance[1] != 1.0):
-            branches.append((True, False))
+            branches.append((True, False, False))
         if genre_guidance_weight != 0.0:
-            branches.append((False, True))
+            branches.append((False, True, False))
+        if speed_guidance_weight != 0.0:
+            branches.append((False, False, True))
         if len(branches) == 1:
             return denoise_fn(x, tt, torch.zeros(batch, dtype=torch.bool, device=x.device))
 
@@ -165,16 +171,17 @@ class GaussianDiffusion:
         args = [torch.cat([x] * n), torch.cat([tt] * n), mask(0)]
         if genre_guidance_weight != 0.0:
             args.append(mask(1))
-        out = denoise_fn(*args).split(batch)
+        kwargs = {"speed_drop": mask(2)} if speed_guidance_weight != 0.0 else {}
+        out = denoise_fn(*args, **kwargs).split(batch)
         cond, x0 = out[0], out[0]
-        for (drop_music, _), other in zip(branches[1:], out[1:]):
+        for (drop_music, drop_genre, _), other in zip(branches[1:], out[1:]):
             term = cond - other
             if drop_music and mean_guidance is not None:
                 axis, mean_weight = mean_guidance
                 mean = term.mean(dim=axis, keepdim=True)
                 x0 = x0 + (guidance_weight - 1.0) * (term - mean) + (mean_weight - 1.0) * mean
                 continue
-            weight = guidance_weight - 1.0 if drop_music else genre_guidance_weight
+            weight = guidance_weight - 1.0 if drop_music else genre_guidance_weight if drop_genre else speed_guidance_weight
             x0 = x0 + weight * term
         return x0
 
@@ -189,6 +196,7 @@ class GaussianDiffusion:
         guidance_weight: float = 2.0,
         genre_guidance_weight: float = 0.0,
         mean_guidance: Optional[tuple[int, float]] = None,
+        speed_guidance_weight: float = 0.0,
         hard_mask: Optional[torch.Tensor] = None,
         hard_values: Optional[torch.Tensor] = None,
         soft_mask: Optional[torch.Tensor] = None,
@@ -214,6 +222,8 @@ class GaussianDiffusion:
             mean_guidance: optional (axis, w_m): the music guidance term's mean over ``axis`` is weighted
                 w_m, what varies along the axis w (the global stage: where each primitive stands against
                 how it moves; ``lodge.sampling.SamplingOptions.global_pose_guidance_weight``).
+            speed_guidance_weight: classifier-free guidance on the speed, adding w_s (x0_c - x0_s) where
+                x0_s is the prediction told no speed (``denoise_fn`` must take ``speed_drop``); 0 = off.
             hard_mask, hard_values: inpainting (values without a mask are ignored). Masks are bool (or 0/1) broadcastable to ``shape``. At every
                 iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
                 the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
@@ -281,7 +291,7 @@ class GaussianDiffusion:
                 x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
 
             x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight, genre_guidance_weight,
-                                          mean_guidance).to(dtype)
+                                          mean_guidance, speed_guidance_weight).to(dtype)
             if use_soft and soft_fit is not None:
                 soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
                 guides[-1] = (soft_mask, soft_values)

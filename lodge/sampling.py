@@ -65,6 +65,10 @@ class SamplingOptions:
     """Classifier-free guidance on the genre, 0 to 20 (0: off): how far both stages move from the
     all-genre average towards what sets the chosen genre apart; None: the checkpoint's. Above 0 only
     for checkpoints trained with genre dropout."""
+    speed_guidance_weight: float | None = None
+    """Classifier-free guidance on the speed, 0 to 20 (0: off): how far both stages move from the
+    network told no speed towards the one told the genre's speed times ``energy``; None: the
+    checkpoint's. Above 0 only for checkpoints whose networks are told a speed."""
     energy: float = 1.0
     """How fast the dancer moves, as a multiple of the chosen genre's typical speed, 0.25 to 3; only
     checkpoints whose networks are told a speed (``speed_condition``) follow it, the others ignore it."""
@@ -109,7 +113,7 @@ class SamplingOptions:
         optional: dict[str, Callable[[object], Any]] = {
             "steps": checks.check_steps, "soft": checks.check_soft, "guidance_weight": checks.check_guidance,
             "global_guidance_weight": checks.check_guidance, "genre_guidance_weight": checks.check_guidance,
-            "global_pose_guidance_weight": checks.check_guidance,
+            "global_pose_guidance_weight": checks.check_guidance, "speed_guidance_weight": checks.check_guidance,
         }
         out: dict[str, Any] = {}
         for name, check in (("seed", checks.check_seed), ("sampler", checks.check_sampler),
@@ -160,9 +164,10 @@ class SamplingOptions:
 
     def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None,
                  global_guidance_weight: float | None = None, genre_guidance_weight: float = 0.0,
-                 global_pose_guidance_weight: float | None = None) -> "SamplingOptions":
+                 global_pose_guidance_weight: float | None = None,
+                 speed_guidance_weight: float = 0.0) -> "SamplingOptions":
         """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight``,
-        ``global_guidance_weight``, ``genre_guidance_weight`` and ``global_pose_guidance_weight`` are the
+        ``global_guidance_weight``, ``genre_guidance_weight``, ``speed_guidance_weight`` and ``global_pose_guidance_weight`` are the
         checkpoint's defaults (a None global weight: the guidance weight; a None pose weight: the global
         weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved
         options sample exactly the same dance."""
@@ -176,6 +181,7 @@ class SamplingOptions:
             global_guidance_weight=global_weight,
             global_pose_guidance_weight=pose_weight,
             genre_guidance_weight=genre_guidance_weight if self.genre_guidance_weight is None else self.genre_guidance_weight,
+            speed_guidance_weight=speed_guidance_weight if self.speed_guidance_weight is None else self.speed_guidance_weight,
             steps=self.steps if diffusion_steps is None else self.iterations(diffusion_steps),
         )
 

@@ -233,6 +233,32 @@ def test_schedulers_are_components_the_sampler_is_given():
     torch.testing.assert_close(by_name, by_object)
 
 
+def test_speed_guidance_adds_its_own_branch_beside_music_and_genre():
+    d = GaussianDiffusion(100)
+    cond, no_music, null_genre, no_speed = 1.0, -1.0, 0.5, 0.25
+    batches = []
+
+    def fn(x, t, drop, genre_drop=None, *, speed_drop):
+        batches.append(x.shape[0])
+        assert genre_drop is None or not (genre_drop & speed_drop).any()
+        assert not (drop & speed_drop).any()
+        out = torch.full_like(x, cond)
+        out[drop] = no_music
+        if genre_drop is not None:
+            out[genre_drop] = null_genre
+        out[speed_drop] = no_speed
+        return out
+
+    out = d.sample(fn, SHAPE, steps=3, guidance_weight=2.0, genre_guidance_weight=3.0, speed_guidance_weight=4.0,
+                   generator=gen())
+    assert batches == [4 * SHAPE[0]] * 3
+    torch.testing.assert_close(out, torch.full(SHAPE, 1.0 + 1.0 * 2.0 + 3.0 * 0.5 + 4.0 * 0.75))
+    batches.clear()
+    out = d.sample(fn, SHAPE, steps=2, guidance_weight=1.0, speed_guidance_weight=2.0, generator=gen())
+    assert batches == [2 * SHAPE[0]] * 2
+    torch.testing.assert_close(out, torch.full(SHAPE, 1.0 + 2.0 * 0.75))
+
+
 def test_genre_guidance_adds_its_own_branch_to_the_same_batch():
     d = GaussianDiffusion(100)
     cond, no_music, null_genre = 1.0, -1.0, 0.5

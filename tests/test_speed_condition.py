@@ -117,9 +117,20 @@ def test_a_run_with_the_speed_condition_gives_a_trained_network_one_and_records_
     for genre, parts in by_genre.items():
         assert ckpt.cfg.genre_speeds[genre] == pytest.approx(np.concatenate(parts).mean(), abs=1e-3)
     assert ckpt.cfg.genre_speeds["breaking"] > 2 * ckpt.cfg.genre_speeds["salsa"]
-    merged = load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m"))
+    merged = load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m",
+                                               speed_guidance_weight=2.5))
     assert merged.cfg.global_.speed_condition and merged.cfg.local.speed_condition
-    assert merged.cfg.genre_speeds == ckpt.cfg.genre_speeds
+    assert merged.cfg.genre_speeds == ckpt.cfg.genre_speeds and merged.cfg.speed_guidance_weight == 2.5
+
+
+def test_speed_guidance_needs_a_network_told_a_speed(corpus, tmp_path):
+    common = dict(data=str(corpus), preset="tiny", steps=1, batch_size=2, save_every=1000, disc_start=10_000)
+    for stage in ("global", "local"):
+        Trainer(TrainSettings(stage=stage, out=str(tmp_path / stage), **common), log=lambda m: None).run()
+    with pytest.raises(ValueError, match="speed condition"):
+        merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m", speed_guidance_weight=1.0)
+    assert load_checkpoint(merge_checkpoints(tmp_path / "global", tmp_path / "local", tmp_path / "m",
+                                             speed_guidance_weight=0.0)).cfg.speed_guidance_weight == 0.0
 
 
 def test_a_new_run_with_the_speed_condition_builds_its_network_with_it(corpus, tmp_path):
@@ -187,6 +198,13 @@ def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_ene
     assert torch.allclose(pipe.local.seen[0], torch.full_like(pipe.local.seen[0], expected))
     assert torch.allclose(pipe.local.seen[half], torch.full_like(pipe.local.seen[half], 2 * expected))
     assert not np.allclose(dances[1.0].joints, dances[2.0].joints)
+    # Speed guidance: every call holds the told speed and, beside it, a branch told no speed (NaN).
+    pipe.local.seen.clear()
+    pipe.global_.seen.clear()
+    guided = pipe(example_song, genre, seed=0, steps=2, duration=10, speed_guidance_weight=3.0)
+    for told in pipe.local.seen + pipe.global_.seen:
+        assert torch.isnan(told).any() and torch.allclose(told[~torch.isnan(told)], torch.tensor(expected))
+    assert not np.allclose(guided.joints, dances[1.0].joints)
     # A network without the condition is never told a speed, whatever the energy.
     plain_pipe = LodgePipeline.from_pretrained(tiny_checkpoint, device="cpu")
     seen = []
@@ -196,3 +214,6 @@ def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_ene
     b = plain_pipe(example_song, genre, seed=0, steps=2, duration=10)
     assert seen and not any(seen)
     np.testing.assert_allclose(a.joints, b.joints)
+    with pytest.raises(InputError, match="not told a speed") as err:
+        plain_pipe(example_song, genre, seed=0, steps=2, duration=10, speed_guidance_weight=1.0)
+    assert err.value.field == "speed_guidance_weight"

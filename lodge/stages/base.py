@@ -39,10 +39,14 @@ def resolve_options(models: StageModels, options: SamplingOptions | None = None,
     guidance weight and the sampler's step count."""
     resolved = sampling_options(options, **overrides).resolved(
         float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps,
-        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight, models.cfg.global_pose_guidance_weight)
+        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight, models.cfg.global_pose_guidance_weight,
+        models.cfg.speed_guidance_weight)
     if resolved.genre_guidance_weight and not models.cfg.has_null_genre:
         raise InputError("This model was trained without genre dropout, so it cannot be guided on the genre: "
                          "set the genre guidance to 0.", field="genre_guidance_weight")
+    if resolved.speed_guidance_weight and not models.cfg.has_speed_condition:
+        raise InputError("This model's networks are not told a speed, so it cannot be guided on the speed: "
+                         "set the speed guidance to 0.", field="speed_guidance_weight")
     return resolved
 
 
@@ -56,6 +60,26 @@ class StageProgress:
     def __call__(self, step: int, total: int) -> None:
         if self.progress is not None:
             self.progress(self.name, min(1.0, step / max(total, 1)))
+
+
+def speed_condition(models: StageModels, network: torch.nn.Module, genres, options: SamplingOptions
+                    ) -> tuple[Callable[[int, torch.Tensor | None], dict], float]:
+    """What a stage's denoiser adds to its network's call for the speed, and the stage's speed guidance
+    weight (0 for a network without the speed condition).
+
+    Returns ``(speed_kwargs, weight)``: ``speed_kwargs(n, speed_drop)`` is ``{"speed": (n * N,)}`` for a
+    batch of n guidance branches of the N items (NaN where ``speed_drop``), or ``{}``."""
+    speed = stage_speeds(models, network, genres, options.energy)
+    if speed is None:
+        return (lambda n, speed_drop=None: {}), 0.0
+
+    def speed_kwargs(n: int, speed_drop: torch.Tensor | None = None) -> dict:
+        told = speed.repeat(n)
+        if speed_drop is not None:
+            told = torch.where(speed_drop.to(told.device), torch.full_like(told, float("nan")), told)
+        return {"speed": told}
+
+    return speed_kwargs, float(options.speed_guidance_weight or 0.0)
 
 
 def stage_speeds(models: StageModels, network: torch.nn.Module, genres, energy: float) -> torch.Tensor | None:

@@ -34,7 +34,7 @@ from ..motion import PrimitiveNormalizer, align_transform, planar_transform
 from ..post import close_token_seams, face_one_way, ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
-from .base import ProgressFn, StageModels, StageProgress, resolve_options, stage_speeds
+from .base import ProgressFn, StageModels, StageProgress, resolve_options, speed_condition
 
 
 
@@ -107,13 +107,12 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     frames = torch.as_tensor(plan.window_prim_frames(), device=device)
     kinds = torch.as_tensor(PrimitivePlan.prim_kinds(), device=device).expand(w, N_PRIMS)
 
-    speed = stage_speeds(models, models.global_, inputs.genres, options.energy)
+    speed_kwargs, speed_guidance = speed_condition(models, models.global_, inputs.genres, options)
 
-    def denoise(x_t, t, drop_mask, genre_drop=None):
+    def denoise(x_t, t, drop_mask, genre_drop=None, speed_drop=None):
         n = x_t.shape[0] // w
         extra = {} if genre_drop is None else {"genre_drop": genre_drop}  # asked only when guiding on the genre
-        if speed is not None:
-            extra["speed"] = speed.repeat(n)
+        extra.update(speed_kwargs(n, speed_drop))
         return models.global_(
             x_t, t, music_w.repeat(n, 1, 1), genre.repeat(n), frames.repeat(n, 1), kinds.repeat(n, 1), drop_mask, **extra
         )
@@ -127,6 +126,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
         guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        speed_guidance_weight=speed_guidance,
         mean_guidance=pose_guidance(options),
         hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),

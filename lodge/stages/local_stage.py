@@ -26,7 +26,7 @@ from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, ROOT_X, RO
 from ..motion import align_transforms, canonical_transform, invert_planar, mirror_motion, planar_transform, planar_transforms
 from ..primitives import N_HARD, PrimitivePlan
 from ..sampling import SamplingOptions
-from .base import ProgressFn, StageModels, StageProgress, resolve_options, stage_speeds
+from .base import ProgressFn, StageModels, StageProgress, resolve_options, speed_condition
 from .plan import hard_cue
 
 
@@ -166,13 +166,12 @@ def sample_segments(
     cue_frames = to_t(cues.hard_mask.any(-1) | (cues.soft_mask.any(-1) & (soft_fraction > 0)))
     current = {"values": torch.where(to_t(cues.hard_mask), hard_v, soft_v)}
 
-    speed = stage_speeds(models, models.local, genres, options.energy)
+    speed_kwargs, speed_guidance = speed_condition(models, models.local, genres, options)
 
-    def denoise(x_t, t, drop_mask, genre_drop=None):
+    def denoise(x_t, t, drop_mask, genre_drop=None, speed_drop=None):
         n = x_t.shape[0] // s
         extra = {} if genre_drop is None else {"genre_drop": genre_drop}  # asked only when guiding on the genre
-        if speed is not None:
-            extra["speed"] = speed.repeat(n)
+        extra.update(speed_kwargs(n, speed_drop))
         if not show_cues:
             return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask, **extra)
         return models.local(x_t, t, music.repeat(n, 1, 1), genre.repeat(n), drop_mask,
@@ -189,6 +188,7 @@ def sample_segments(
     x0 = models.diffusion.sample(
         denoise, (s, SEG_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
         guidance_weight=options.guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        speed_guidance_weight=speed_guidance,
         hard_mask=to_t(cues.hard_mask) if cues.hard_mask.any() else None, hard_values=hard_v,
         soft_mask=to_t(cues.soft_mask) if cues.soft_mask.any() else None, soft_values=soft_v,
         soft_fraction=soft_fraction, soft_fit=fit if options.fit_soft_cues and cues.soft_starts else None,

@@ -672,13 +672,15 @@ class Trainer:
 
 def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | Path, half: bool = False,
                       global_guidance_weight: float | None = None, genre_guidance_weight: float | None = None,
-                      global_pose_guidance_weight: float | None = None) -> Path:
+                      global_pose_guidance_weight: float | None = None,
+                      speed_guidance_weight: float | None = None) -> Path:
     """Combine the global network of one checkpoint with the local network of another.
 
     Used when the two stages are trained in parallel (separate processes or machines). Both must
     share genres and normalisers (same corpus and seed), which is checked. ``global_guidance_weight``,
-    ``global_pose_guidance_weight`` and ``genre_guidance_weight``, when given, become the merged
-    checkpoint's defaults (the genre's only for two networks with a null genre).
+    ``global_pose_guidance_weight``, ``genre_guidance_weight`` and ``speed_guidance_weight``, when given,
+    become the merged checkpoint's defaults (the genre's only for two networks with a null genre, the
+    speed's only where a network is told a speed).
     """
     g, l = load_checkpoint(global_dir), load_checkpoint(local_dir)
     if g.cfg.genres != l.cfg.genres:
@@ -697,6 +699,10 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
         if genre_guidance_weight and not cfg.has_null_genre:
             raise ValueError("genre guidance needs both networks trained with genre dropout (--genre-drop)")
         cfg.genre_guidance_weight = checks.check_guidance(genre_guidance_weight)
+    if speed_guidance_weight is not None:
+        if speed_guidance_weight and not cfg.has_speed_condition:
+            raise ValueError("speed guidance needs a network trained with the speed condition (--speed-condition)")
+        cfg.speed_guidance_weight = checks.check_guidance(speed_guidance_weight)
     training = dict(l.meta.get("training_data", {}))
     # Each stage's record from the run that trained it: a run resumed from a merged checkpoint also
     # carries the other stage's (stale) record.
