@@ -23,7 +23,7 @@ GENRE_POWER=${LODGE_GENRE_POWER:-0.25}  # the global network's genres nearer equ
 SPEED=${LODGE_SPEED_CONDITION:-1}  # both networks are told each example's speed (from session 13; training/README.md)
 DISC=${LODGE_DISC_WEIGHT:-0}  # the local discriminator: off on this run, no setting has helped yet (training/README.md)
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
-SPEED_GUIDANCE=${LODGE_SPEED_GUIDANCE:-0}  # the merged checkpoint's guidance weight on the speed (training/README.md)
+SPEED_GUIDANCE=${LODGE_SPEED_GUIDANCE:-4}  # the merged checkpoint's guidance weight on the speed (training/README.md: 4 passed the most on both sets at the session-13 stop)
 POSE_GUIDANCE=${LODGE_GLOBAL_POSE_GUIDANCE:-2}  # ... and on where each primitive stands (training/README.md: 1 is nearer real speed, 2 keeps BAS)
 PY=${PYTHON:-python3}
 
