@@ -1,7 +1,5 @@
 """The speed condition: networks told how fast to dance, trained on each example's own speed and told
 the genre's typical speed times the request's energy at sampling."""
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -12,36 +10,29 @@ from lodge.config import LodgeConfig
 from lodge.metrics.realism import frame_speeds, root_relative_speed
 from lodge.models.global_model import GlobalDenoiser
 from lodge.models.local import LocalDenoiser
-from lodge.motion import motion_to_joints, pack_motion, relabel_contacts
-from lodge.rotations import axis_angle_to_matrix
+from lodge.motion import motion_to_joints
 from lodge.sampling import SamplingOptions
 from lodge.train.trainer import Trainer, TrainSettings, merge_checkpoints
 from lodge.train.windows import Track
 
+from fixtures.corpus import sine_dance, write_corpus
+
 GENRES = ["breaking", "salsa"]
 
 
-def _dance(frames: int, amplitude: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(frames) / 30.0
-    aa = (amplitude * rng.uniform(0.5, 1.0, size=(22, 3)) * np.sin(2 * np.pi * 1.5 * t)[:, None, None]).astype(np.float32)
-    transl = np.stack([0.2 * np.sin(t), 0.9 + 0.02 * np.sin(4 * t), 0.05 * t], -1)
-    return relabel_contacts(pack_motion(np.zeros((frames, 4)), transl, axis_angle_to_matrix(aa)))
+# Breaking danced with large swings, salsa with small ones (so their speeds differ).
+DANCES = [("breaking", 1100, (0.3, 0.6)), ("salsa", 700, (0.05, 0.1)), ("salsa", 400, (0.1, 0.2))]
+
+
+def _dance(i: int) -> np.ndarray:
+    _genre, frames, amplitude = DANCES[i]
+    return sine_dance(frames, 1.5, i, amplitude)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """Breaking danced with large swings, salsa with small ones (so their speeds differ)."""
-    root = tmp_path_factory.mktemp("speed_corpus")
-    (root / "items").mkdir()
-    ids = []
-    for i, (genre, frames, amplitude) in enumerate([("breaking", 1100, 0.6), ("salsa", 700, 0.1), ("salsa", 400, 0.2)]):
-        ids.append(f"item{i}")
-        music = np.random.default_rng(i).normal(size=(frames, 35)).astype(np.float32)
-        np.savez(root / "items" / f"item{i}.npz", motion=_dance(frames, amplitude, i), music=music, genre=genre,
-                 take=f"take{i}", item_id=f"item{i}")
-    (root / "split.json").write_text(json.dumps({"train": {"items": ids}, "test": {"items": ids[2:]}}))
-    return root
+    return write_corpus(tmp_path_factory.mktemp("speed_corpus"), [(g, _dance(i)) for i, (g, _, _) in enumerate(DANCES)],
+                        n_train=3)
 
 
 def _inputs(net, batch=3):
@@ -77,7 +68,7 @@ def test_a_network_given_the_speed_condition_answers_as_before_until_trained(kin
 
 
 def test_frame_speeds_average_to_the_realism_speed_and_tracks_measure_their_windows():
-    motion = _dance(300, 0.4, 0)
+    motion = sine_dance(300, 1.5, 0)
     joints = motion_to_joints(motion)
     speeds = frame_speeds(joints)
     assert speeds.shape == (299,)
@@ -112,8 +103,8 @@ def test_a_run_with_the_speed_condition_gives_a_trained_network_one_and_records_
     # Each genre's speed: the mean over every frame of its training dances.
     ckpt = load_checkpoint(tmp_path / "global")
     by_genre = {g: [] for g in GENRES}
-    for i, (genre, frames, amplitude) in enumerate([("breaking", 1100, 0.6), ("salsa", 700, 0.1), ("salsa", 400, 0.2)]):
-        by_genre[genre].append(frame_speeds(motion_to_joints(_dance(frames, amplitude, i))))
+    for i, (genre, _, _) in enumerate(DANCES):
+        by_genre[genre].append(frame_speeds(motion_to_joints(_dance(i))))
     for genre, parts in by_genre.items():
         assert ckpt.cfg.genre_speeds[genre] == pytest.approx(np.concatenate(parts).mean(), abs=1e-3)
     assert ckpt.cfg.genre_speeds["breaking"] > 2 * ckpt.cfg.genre_speeds["salsa"]

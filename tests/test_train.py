@@ -7,34 +7,16 @@ import pytest
 import torch
 
 from lodge.checkpoint import load_checkpoint
-from lodge.motion import pack_motion, relabel_contacts
-from lodge.rotations import axis_angle_to_matrix
 from lodge.train.trainer import Trainer, TrainSettings
 
-
-def _dance(frames: int, freq: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(frames) / 30.0
-    aa = np.zeros((frames, 22, 3), np.float32)
-    amp = rng.uniform(0.2, 0.6, size=(22, 3))
-    aa += amp * np.sin(2 * np.pi * freq * t)[:, None, None]
-    transl = np.stack([0.3 * np.sin(t), 0.9 + 0.02 * np.sin(4 * t), 0.1 * t], -1)
-    return relabel_contacts(pack_motion(np.zeros((frames, 4)), transl, axis_angle_to_matrix(aa)))
+from fixtures.corpus import sine_dance, write_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    (root / "items").mkdir()
-    ids = []
-    for i, (genre, frames) in enumerate([("salsa", 700), ("breaking", 1300), ("salsa", 300)]):
-        item_id = f"item{i}"
-        ids.append(item_id)
-        music = np.random.default_rng(i).normal(size=(frames, 35)).astype(np.float32)
-        np.savez(root / "items" / f"{item_id}.npz", motion=_dance(frames, 1.0 + i, i), music=music,
-                 genre=genre, take=f"take{i}", item_id=item_id)
-    (root / "split.json").write_text(json.dumps({"train": {"items": ids[:2]}, "test": {"items": ids[2:]}}))
-    return root
+    items = [(genre, sine_dance(frames, 1.0 + i, i)) for i, (genre, frames) in
+             enumerate([("salsa", 700), ("breaking", 1300), ("salsa", 300)])]
+    return write_corpus(tmp_path_factory.mktemp("corpus"), items, n_train=2)
 
 
 @pytest.mark.parametrize("stage", ["global", "local", "finetune"])
