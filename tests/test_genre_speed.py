@@ -1,4 +1,4 @@
-"""benchmarks/genre_speed.py: the spreads of log speed and the summary lines."""
+"""benchmarks/genre_speed.py and speed_use.py: the spreads of log speed, the summary lines."""
 import importlib.util
 from pathlib import Path
 
@@ -32,3 +32,12 @@ def test_summary_separates_genre_from_music_spread():
 def test_summary_marks_genres_without_a_reference():
     lines = genre_speed.speed_summary(np.array([[0.3, 0.3]]), ["a", "new"], {"a": 0.3})
     assert lines[1].endswith("| 0.300 | n/a |") and lines[2].endswith("| 1.00 | n/a |")
+
+
+def test_speed_use_summary_compares_every_told_speed_with_the_true_one():
+    spec = importlib.util.spec_from_file_location("speed_use", ROOT / "benchmarks" / "speed_use.py")
+    speed_use = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(speed_use)
+    lines = speed_use.summary_lines("local", {"true": (0.010, 0.020), "none": (0.011, 0.020), "double": (0.012, 0.030)})
+    assert lines[0].endswith("x0 error 0.01000 (1.000 x true), motion 0.02000 (1.000 x true)")
+    assert "(1.100 x true)" in lines[1] and lines[2].endswith("motion 0.03000 (1.500 x true)")
