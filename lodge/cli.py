@@ -146,6 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "the data's (0 = off)")
     train.add_argument("--x0-vel-weight", type=float, default=0.0,
                        help="weight of the frame-to-frame change of x0 against the data's (normalised units; 0 = off)")
+    train.add_argument("--x0-speed-weight", type=float, default=0.0,
+                       help="weight of the size of each sample's predicted motion against the data's (squared "
+                            "log ratio; 0 = off)")
     train.add_argument("--speed-condition", action="store_true",
                        help="tell the network each example's speed (mean root-relative joint speed); at sampling "
                             "it is told the genre's typical speed times the energy (a trained network is given it)")
@@ -197,7 +200,8 @@ def _train(args: argparse.Namespace) -> int:
         stage=args.stage, data=args.data, out=args.out, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
-        x0_vel_weight=args.x0_vel_weight, root_weight=args.root_weight, genre_power=args.genre_power,
+        x0_vel_weight=args.x0_vel_weight, x0_speed_weight=args.x0_speed_weight, root_weight=args.root_weight,
+        genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         cue_mismatch_prob=args.cue_mismatch,
         prim_motion_gain=args.prim_motion_gain, prim_step_weight=args.prim_step_weight,

@@ -8,8 +8,8 @@ import torch
 
 from lodge import rotations as R
 from lodge.config import LodgeConfig, NetConfig
-from lodge.constants import MOTION_DIM, MUSIC_DIM, N_JOINTS
-from lodge.train.losses import DEFAULT_WEIGHTS, diffusion_losses
+from lodge.constants import MOTION_DIM, MUSIC_DIM, N_JOINTS, ROT_SLICE
+from lodge.train.losses import DEFAULT_WEIGHTS, diffusion_losses, motion_size, motion_size_loss
 from lodge.models import (
     GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters, foot_features, hinge_d_loss,
     hinge_g_loss,
@@ -307,7 +307,7 @@ def random_pose_motion(frames=24, seed=0):
 def test_losses_zero_for_identical_and_positive_otherwise(normalizer):
     target = torch.from_numpy(normalizer.normalize(np.stack([random_pose_motion(seed=s) for s in (0, 1)])))
     same = diffusion_losses(target, target, normalizer)
-    assert set(same) == {"x0", "x0_vel", "joints", "vel", "acc", "foot", "total"}
+    assert set(same) == {"x0", "x0_vel", "x0_speed", "joints", "vel", "acc", "foot", "total"}
     for name in ("x0", "x0_vel", "joints", "vel", "acc"):
         assert same[name].item() == pytest.approx(0.0, abs=1e-10), name
     # The foot term judges the prediction alone (random poses slide while labelled in contact).
@@ -332,6 +332,40 @@ def test_x0_velocity_term_sees_a_jump_that_the_x0_term_weighs_lightly(normalizer
     assert smooth["x0_vel"].item() == pytest.approx(0.0, abs=1e-10)
     assert jitter["x0_vel"].item() > 0.002
     assert jitter["total"].item() == pytest.approx(DEFAULT_WEIGHTS["x0"] * jitter["x0"].item() + jitter["x0_vel"].item(), rel=1e-5)
+
+
+def test_motion_size_term_sees_a_still_answer_that_the_x0_term_weighs_lightly(normalizer):
+    target = torch.from_numpy(normalizer.normalize(np.stack([random_pose_motion(seed=s) for s in (0, 1)])))
+    still = target.mean(1, keepdim=True).expand_as(target).clone()  # the frames' mean: a blur that does not move
+    still.requires_grad_(True)
+    losses = diffusion_losses(still, target, fk_samples=0, weights={"x0_speed": 0.5})
+    assert losses["x0_speed"].item() > 10.0  # log(floor / real size)^2
+    assert losses["total"].item() == pytest.approx(
+        DEFAULT_WEIGHTS["x0"] * losses["x0"].item() + 0.5 * losses["x0_speed"].item(), rel=1e-5)
+    losses["total"].backward()
+    assert still.grad.abs().sum() > 0
+    # Any motion of the data's size scores 0, whichever way it goes; twice the size scores log(2)^2.
+    reversed_ = target.flip(1)
+    assert diffusion_losses(reversed_, target, fk_samples=0, weights={"x0_speed": 1.0})["x0_speed"].item() == \
+        pytest.approx(0.0, abs=1e-8)
+    doubled = target + (target - target.mean(1, keepdim=True))
+    assert motion_size_loss(doubled, target).item() == pytest.approx(np.log(2.0) ** 2, rel=0.01)
+    # Off by default: not computed, and the total as before.
+    assert diffusion_losses(still, target, fk_samples=0)["x0_speed"].item() == 0.0
+
+
+def test_motion_size_leaves_masked_frames_and_samples_out():
+    target = torch.zeros(2, 6, MOTION_DIM)
+    target[:, :, ROT_SLICE] = torch.arange(6.0)[None, :, None] * 0.1  # 0.1 per frame
+    pred = target.clone()
+    pred[:, 3:, ROT_SLICE] = 5.0  # a jump, but only in frames the weight masks out
+    weight = torch.ones(2, 6)
+    weight[:, 3:] = 0.0
+    assert motion_size(pred, weight).tolist() == pytest.approx([0.1, 0.1])
+    assert motion_size_loss(pred, target, weight).item() == pytest.approx(0.0, abs=1e-8)
+    weight[1] = 0.0  # a sample with no frame left does not count
+    pred[1] = 0.0
+    assert motion_size_loss(pred, target, weight).item() == pytest.approx(0.0, abs=1e-8)
 
 
 def test_foot_loss_penalises_sliding_planted_feet(normalizer):

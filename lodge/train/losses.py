@@ -8,6 +8,12 @@ weighted 1.0 here. Velocities and accelerations are per frame (metres / frame), 
 units. It costs nothing (no forward kinematics) and is off by default; a network that outputs several
 frames per token makes its errors token by token, and this term is what tells it that a jump between
 two tokens is an error even where each token's frames are close to the data.
+
+``x0_speed`` is ours too: how far the size of each sample's predicted motion (the root-mean-square
+frame-to-frame change of its joint rotations) is from the data's, as a squared log ratio. The other
+terms compare frames, so where the noise hides which way the dancer moves their best answer is a
+blur that hardly moves, whatever the sample's speed; this term compares only the size, so a network
+told the speed (lodge.models.speed) must use it to answer. Off by default.
 """
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from typing import Optional
 
 import torch
 
-from ..constants import CONTACT_SLICE, FOOT_JOINTS, ROOT_X, ROOT_Z
+from ..constants import CONTACT_SLICE, FOOT_JOINTS, ROOT_X, ROOT_Z, ROT_SLICE
 from ..motion import motion_to_joints
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -25,8 +31,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "acc": 1.0,
     "foot": 10.942,
     "x0_vel": 0.0,
+    "x0_speed": 0.0,
 }
 CONTACT_THRESHOLD = 0.95  # predicted contact label above this counts as "foot planted" (as EDGE)
+SPEED_FLOOR = 1e-4  # normalised units per frame: a still sample's size, so that log ratios stay finite
 
 
 def _denormalize(x: torch.Tensor, normalizer) -> torch.Tensor:
@@ -57,6 +65,38 @@ def _pair_weight(weight: Optional[torch.Tensor], k: int) -> Optional[torch.Tenso
     return w
 
 
+def _mean_square_step(x: torch.Tensor, weight: Optional[torch.Tensor]) -> torch.Tensor:
+    """(B,) mean square frame-to-frame change of each sample's joint rotations (normalised units)."""
+    step = (x[:, 1:, ROT_SLICE] - x[:, :-1, ROT_SLICE]).pow(2).mean(-1)  # (B, T-1)
+    w = _pair_weight(weight, 1)
+    if w is None:
+        return step.mean(1)
+    w = w.to(step.dtype)
+    return (step * w).sum(1) / w.sum(1).clamp(min=1e-8)
+
+
+def motion_size(x: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(B,) root-mean-square frame-to-frame change of each sample's joint rotations (normalised units).
+
+    Args:
+        x: (B, T, 139) normalised motion.
+        weight: optional (B, T) per-frame weight; a step counts where both of its frames do.
+    """
+    return _mean_square_step(x, weight).sqrt()
+
+
+def motion_size_loss(pred: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean over samples of log(size of pred's motion / size of target's)^2 (:func:`motion_size`, each
+    floored at :data:`SPEED_FLOOR`). Samples with no weighted step (all frames masked) do not count."""
+    floor = SPEED_FLOOR ** 2
+    err = 0.25 * ((_mean_square_step(pred, weight) + floor).log() - (_mean_square_step(target, weight) + floor).log()) ** 2
+    valid = _pair_weight(weight, 1)
+    if valid is None:
+        return err.mean()
+    counts = (valid.sum(1) > 0).to(err.dtype)
+    return (err * counts).sum() / counts.sum().clamp(min=1.0)
+
+
 def diffusion_losses(
     pred: torch.Tensor,
     target: torch.Tensor,
@@ -83,7 +123,8 @@ def diffusion_losses(
             metres), where a rotation number's moves the joints by centimetres.
 
     Returns:
-        {"x0", "x0_vel", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted sum.
+        {"x0", "x0_vel", "x0_speed", "joints", "vel", "acc", "foot", "total"}; "total" is the weighted
+        sum. ``x0_speed`` is computed only when its weight is not 0 (else it is 0).
     """
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     losses: dict[str, torch.Tensor] = {}
@@ -95,11 +136,13 @@ def diffusion_losses(
     losses["x0"] = _masked_mean(scale * (pred - target) ** 2, frame_weight)
     d_pred, d_target = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
     losses["x0_vel"] = _masked_mean(scale * (d_pred - d_target) ** 2, _pair_weight(frame_weight, 1))
+    losses["x0_speed"] = (motion_size_loss(pred, target, frame_weight) if w["x0_speed"]
+                          else torch.zeros((), dtype=pred.dtype, device=pred.device))
 
     if fk_samples == 0:
         for name in ("joints", "vel", "acc", "foot"):
             losses[name] = torch.zeros((), dtype=pred.dtype, device=pred.device)
-        losses["total"] = w["x0"] * losses["x0"] + w["x0_vel"] * losses["x0_vel"]
+        losses["total"] = sum(w[k] * losses[k] for k in ("x0", "x0_vel", "x0_speed"))
         return losses
     if fk_samples is not None:
         pred, target = pred[:fk_samples], target[:fk_samples]

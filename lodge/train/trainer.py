@@ -77,6 +77,9 @@ class TrainSettings:
     fk_fraction: float = 1.0
     # Weight of the normalised-space velocity term (lodge.train.losses "x0_vel"); 0 = off.
     x0_vel_weight: float = 0.0
+    # Weight of the size of each sample's predicted motion against the data's (lodge.train.losses
+    # "x0_speed"); 0 = off.
+    x0_speed_weight: float = 0.0
     # Global stage: weight of the step between consecutive primitives' mean poses against the data's
     # (lodge.train.losses.primitive_step_loss); 0 = off.
     prim_step_weight: float = 0.0
@@ -530,7 +533,7 @@ class Trainer:
         return max(1, int(round(self.s.fk_fraction * batch)))
 
     def _loss_weights(self) -> dict[str, float]:
-        return {"x0_vel": self.s.x0_vel_weight}
+        return {"x0_vel": self.s.x0_vel_weight, "x0_speed": self.s.x0_speed_weight}
 
     def _drop_mask(self, batch: int) -> torch.Tensor:
         return torch.rand(batch, device=self.device) < self.cfg.cond_drop_prob
