@@ -303,3 +303,12 @@ def test_the_discriminator_sees_valid_rotations_and_no_contact_labels(corpus, tm
     rows = data.reshape(*data.shape[:-1], 2, 3)
     torch.testing.assert_close(rows.norm(dim=-1), torch.ones(rows.shape[:-1]), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close((rows[..., 0, :] * rows[..., 1, :]).sum(-1), torch.zeros(rows.shape[:-2]), atol=1e-4, rtol=0)
+
+
+def test_a_local_run_with_the_motion_size_term_logs_and_learns_it(corpus, tmp_path):
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=2, save_every=10, fk_fraction=0, x0_speed_weight=0.5, disc_weight=0)
+    trainer = Trainer(settings, log=lambda m: None)
+    losses = trainer.train_step()
+    assert losses["x0_speed"] > 0
+    assert losses["total"] == pytest.approx(0.636 * losses["x0"] + 0.5 * losses["x0_speed"], rel=1e-4)
