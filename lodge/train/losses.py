@@ -12,8 +12,9 @@ two tokens is an error even where each token's frames are close to the data.
 ``x0_speed`` is ours too: how far the size of each sample's predicted motion (the root-mean-square
 frame-to-frame change of its joint rotations) is from the data's, as a squared log ratio. The other
 terms compare frames, so where the noise hides which way the dancer moves their best answer is a
-blur that hardly moves, whatever the sample's speed; this term compares only the size, so a network
-told the speed (lodge.models.speed) must use it to answer. Off by default.
+blur that hardly moves, whatever the sample's speed; this term compares only the size, so that blur
+costs (a network told the speed, lodge.models.speed, has what it needs to get the size right; in
+session 14 it learnt the size mostly from the music and its input instead). Off by default.
 """
 from __future__ import annotations
 
@@ -89,7 +90,9 @@ def motion_size_loss(pred: torch.Tensor, target: torch.Tensor, weight: Optional[
     """Mean over samples of log(size of pred's motion / size of target's)^2 (:func:`motion_size`, each
     floored at :data:`SPEED_FLOOR`). Samples with no weighted step (all frames masked) do not count."""
     floor = SPEED_FLOOR ** 2
-    err = 0.25 * ((_mean_square_step(pred, weight) + floor).log() - (_mean_square_step(target, weight) + floor).log()) ** 2
+    log_pred = (_mean_square_step(pred, weight) + floor).log()
+    log_target = (_mean_square_step(target, weight) + floor).log()
+    err = 0.25 * (log_pred - log_target) ** 2  # a quarter: the log ratio of the root-mean-squares
     valid = _pair_weight(weight, 1)
     if valid is None:
         return err.mean()
