@@ -149,6 +149,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--x0-speed-weight", type=float, default=0.0,
                        help="weight of the size of each sample's predicted motion against the data's (squared "
                             "log ratio; 0 = off)")
+    train.add_argument("--time-stretch", type=float, default=1.0,
+                       help="local stage: half the segments are played faster or slower by a factor up to this "
+                            "(log-uniform; 1 = never), so the network learns what the speed it is told means")
     train.add_argument("--speed-condition", action="store_true",
                        help="tell the network each example's speed (mean root-relative joint speed); at sampling "
                             "it is told the genre's typical speed times the energy (a trained network is given it)")
@@ -201,6 +204,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, save_every=args.save_every, max_minutes=args.max_minutes,
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
         x0_vel_weight=args.x0_vel_weight, x0_speed_weight=args.x0_speed_weight, root_weight=args.root_weight,
+        time_stretch=args.time_stretch,
         genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         cue_mismatch_prob=args.cue_mismatch,

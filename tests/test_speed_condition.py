@@ -208,3 +208,59 @@ def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_ene
     with pytest.raises(InputError, match="not told a speed") as err:
         plain_pipe(example_song, genre, seed=0, steps=2, duration=10, speed_guidance_weight=1.0)
     assert err.value.field == "speed_guidance_weight"
+
+
+def _stretch_track(frames: int = 400) -> Track:
+    music = np.random.default_rng(3).normal(size=(frames, 35)).astype(np.float32)
+    music[:, 33:] = 0.0
+    music[10::15, 34] = 1.0  # a beat every half second
+    music[5::40, 33] = 1.0
+    return Track.from_arrays(sine_dance(frames, 1.0, seed=3), music, 0)
+
+
+@pytest.mark.parametrize("factor", [0.7, 1.4])
+def test_a_stretched_crop_moves_as_much_faster_as_it_says_and_keeps_its_beats(factor):
+    from lodge.train.windows import stretched_crop
+
+    track = _stretch_track()
+    motion, music, valid, speed = stretched_crop(track, 20, factor)
+    assert motion.shape == (256, 139) and music.shape == (256, 35) and valid.shape == (256,)
+    plain = track.speed(20, 256)
+    assert speed == pytest.approx(plain * factor, rel=0.15)
+    assert root_relative_speed(motion_to_joints(motion)) == pytest.approx(speed, rel=0.1)  # what it is told is what it does
+    span = track.music[20:20 + int(np.ceil(factor * 255)) + 1]
+    assert music[:, 34].sum() == span[:, 34].sum() and music[:, 33].sum() == span[:, 33].sum()  # no mark lost or smeared
+    assert set(np.unique(music[:, 33:])) <= {0.0, 1.0}
+    np.testing.assert_allclose(music[0, :33], track.music[20, :33], rtol=1e-5)
+
+
+def test_a_stretched_crop_past_the_end_of_the_dance_is_marked_invalid_there():
+    from lodge.train.windows import stretched_crop
+
+    track = _stretch_track(300)
+    _, _, valid, _ = stretched_crop(track, 100, 1.4)  # source frames 100 .. 457 of 300
+    last_valid = int(np.flatnonzero(valid)[-1])
+    assert valid[:last_valid + 1].all() and not valid[last_valid + 1:].any()
+    assert 100 + last_valid * 1.4 <= 299 < 100 + (last_valid + 1) * 1.4
+
+
+def test_local_examples_without_stretching_draw_the_same_segments_as_before():
+    from lodge.train.windows import local_example
+
+    track = _stretch_track()
+    a = [local_example(track, np.random.default_rng(5)) for _ in range(3)]
+    b = [local_example(track, np.random.default_rng(5), max_stretch=1.0) for _ in range(3)]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x[0], y[0])
+        assert x[4] == y[4]
+    stretched = [local_example(track, rng, max_stretch=1.5) for rng in [np.random.default_rng(s) for s in range(40)]]
+    ratios = np.array([e[4] / track.speed(0, len(track.motion)) for e in stretched])
+    assert ratios.min() < 0.85 and ratios.max() > 1.15  # some segments faster, some slower
+
+
+def test_a_local_run_with_time_stretching_trains(corpus, tmp_path):
+    settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=4, save_every=10, fk_fraction=0, time_stretch=1.5, disc_weight=0,
+                             speed_condition=True)
+    trainer = Trainer(settings, log=lambda m: None)
+    assert np.isfinite(trainer.train_step()["total"])

@@ -14,8 +14,13 @@ import numpy as np
 from ..constants import GLOBAL_LEN, ROOT_X, ROOT_Z, SEG_LEN
 from ..metrics.realism import frame_speeds
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
+from ..post.warp import warp_motion
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
+# Music columns that mark single frames (one-hot onset peaks, one-hot beats): a time-stretched crop
+# moves each mark to its nearest frame instead of interpolating it away.
+MUSIC_MARK_COLUMNS = (33, 34)
+TIME_STRETCH_PROB = 0.5  # share of the local examples that are time-stretched when stretching is on
 
 
 @dataclass
@@ -69,18 +74,62 @@ def _crop(array: np.ndarray, start: int, length: int) -> np.ndarray:
     return array[idx]
 
 
-def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
-    """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,),
-    its speed in m/s)."""
-    start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
-    motion = _crop(track.motion, start, SEG_LEN)
-    valid = (np.arange(start, start + SEG_LEN) < len(track.motion)).astype(np.float32)
+def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LEN):
+    """``length`` frames of ``track`` from ``start`` played ``factor`` times as fast (the source frames
+    start, start + factor, ...; root linear, rotations slerp, contacts relabelled; music columns
+    interpolated, its one-hot marks moved to the nearest frame).
+
+    Returns (motion (length, 139), music (length, 35), valid (length,) 1 where the source frame lies
+    within the dance and its weight is not 0, speed in m/s: the source stretch's times ``factor``).
+    """
+    times = start + np.arange(length) * float(factor)
+    last = len(track.motion) - 1
+    lo = int(np.floor(min(times[0], last)))
+    hi = int(min(np.ceil(times[-1]), last)) + 1
+    motion = warp_motion(track.motion[lo:hi], np.clip(times, lo, last) - lo)
+    music = np.empty((length, track.music.shape[1]), np.float32)
+    for col in range(track.music.shape[1]):
+        if col in MUSIC_MARK_COLUMNS:
+            continue
+        music[:, col] = np.interp(times, np.arange(len(track.music)), track.music[:, col])
+    for col in MUSIC_MARK_COLUMNS:
+        music[:, col] = 0.0
+        marks = np.flatnonzero(track.music[:, col] > 0.5)
+        marks = marks[(marks >= times[0]) & (marks <= times[-1])]
+        music[np.clip(np.rint((marks - start) / factor).astype(int), 0, length - 1), col] = 1.0
+    valid = (times <= last).astype(np.float32)
     if track.weight is not None:
-        valid *= _crop(track.weight, start, SEG_LEN)
+        valid *= track.weight[np.clip(np.rint(times).astype(int), 0, last)]
+    span = int(np.ceil(factor * (length - 1))) + 1
+    return motion, music, valid, track.speed(start, span) * float(factor)
+
+
+def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False,
+                  max_stretch: float = 1.0):
+    """A random 256-frame segment: (motion (256,139) segment coords, music (256,35), genre, weight (256,),
+    its speed in m/s).
+
+    With ``max_stretch`` > 1, a share :data:`TIME_STRETCH_PROB` of the segments is played faster or
+    slower by a factor drawn log-uniformly from [1 / max_stretch, max_stretch] (:func:`stretched_crop`),
+    so that within one genre and one song the speed the network is told varies with the motion it sees."""
+    factor = 1.0
+    if max_stretch > 1.0 and rng.random() < TIME_STRETCH_PROB:  # no draw when off: the same batches as before
+        factor = float(np.exp(rng.uniform(-np.log(max_stretch), np.log(max_stretch))))
+    if factor != 1.0:
+        span = int(np.ceil(factor * (SEG_LEN - 1))) + 1
+        start = int(rng.integers(0, max(1, len(track.motion) - span + 1)))
+        motion, music, valid, speed = stretched_crop(track, start, factor)
+    else:
+        start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
+        motion, music = _crop(track.motion, start, SEG_LEN), _crop(track.music, start, SEG_LEN)
+        valid = (np.arange(start, start + SEG_LEN) < len(track.motion)).astype(np.float32)
+        if track.weight is not None:
+            valid *= _crop(track.weight, start, SEG_LEN)
+        speed = track.speed(start, SEG_LEN)
     if rng.random() < mirror_prob:
         motion = mirror_motion(motion)
     motion = to_canonical(motion, motion[0]) if canonical else to_crop_coordinates(motion)
-    return motion, _crop(track.music, start, SEG_LEN), track.genre_id, valid, track.speed(start, SEG_LEN)
+    return motion, music, track.genre_id, valid, speed
 
 
 def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
