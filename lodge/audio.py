@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 N_MFCC = 20
 N_CHROMA = 12
+# Columns of the features that mark single frames (one-hot onset peaks, one-hot beats), after the
+# onset envelope, MFCC and chroma; anything that resamples features in time keeps them one-hot.
+MARK_COLUMNS = (1 + N_MFCC + N_CHROMA, 2 + N_MFCC + N_CHROMA)
 BEAT_TIGHTNESS = 100
 # Peak amplitude below this (about -80 dBFS) counts as silence.
 SILENCE_PEAK = 1e-4

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..audio import MARK_COLUMNS
 from ..constants import GLOBAL_LEN, ROOT_X, ROOT_Z, SEG_LEN
 from ..metrics.realism import frame_speeds
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..post.warp import warp_motion
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
-# Music columns that mark single frames (one-hot onset peaks, one-hot beats): a time-stretched crop
-# moves each mark to its nearest frame instead of interpolating it away.
-MUSIC_MARK_COLUMNS = (33, 34)
 TIME_STRETCH_PROB = 0.5  # share of the local examples that are time-stretched when stretching is on
 
 
@@ -89,10 +87,10 @@ def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LE
     motion = warp_motion(track.motion[lo:hi], np.clip(times, lo, last) - lo)
     music = np.empty((length, track.music.shape[1]), np.float32)
     for col in range(track.music.shape[1]):
-        if col in MUSIC_MARK_COLUMNS:
+        if col in MARK_COLUMNS:
             continue
         music[:, col] = np.interp(times, np.arange(len(track.music)), track.music[:, col])
-    for col in MUSIC_MARK_COLUMNS:
+    for col in MARK_COLUMNS:
         music[:, col] = 0.0
         marks = np.flatnonzero(track.music[:, col] > 0.5)
         marks = marks[(marks >= times[0]) & (marks <= times[-1])]
