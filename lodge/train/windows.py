@@ -72,6 +72,11 @@ def _crop(array: np.ndarray, start: int, length: int) -> np.ndarray:
     return array[idx]
 
 
+def stretched_span(factor: float, length: int = SEG_LEN) -> int:
+    """How many source frames ``length`` frames played ``factor`` times as fast cover."""
+    return int(np.ceil(factor * (length - 1))) + 1
+
+
 def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LEN):
     """``length`` frames of ``track`` from ``start`` played ``factor`` times as fast (the source frames
     start, start + factor, ...; root linear, rotations slerp, contacts relabelled; music columns
@@ -82,24 +87,22 @@ def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LE
     """
     times = start + np.arange(length) * float(factor)
     last = len(track.motion) - 1
-    lo = int(np.floor(min(times[0], last)))
-    hi = int(min(np.ceil(times[-1]), last)) + 1
-    motion = warp_motion(track.motion[lo:hi], np.clip(times, lo, last) - lo)
-    music = np.empty((length, track.music.shape[1]), np.float32)
-    for col in range(track.music.shape[1]):
-        if col in MARK_COLUMNS:
-            continue
-        music[:, col] = np.interp(times, np.arange(len(track.music)), track.music[:, col])
-    for col in MARK_COLUMNS:
-        music[:, col] = 0.0
-        marks = np.flatnonzero(track.music[:, col] > 0.5)
-        marks = marks[(marks >= times[0]) & (marks <= times[-1])]
-        music[np.clip(np.rint((marks - start) / factor).astype(int), 0, length - 1), col] = 1.0
+    src = np.clip(times, 0, last)
+    lo = min(start, last)
+    motion = warp_motion(track.motion[lo:int(np.ceil(src[-1])) + 1], src - lo)
+    below = np.floor(src).astype(int)
+    frac = (src - below)[:, None].astype(np.float32)
+    music = (1 - frac) * track.music[below] + frac * track.music[np.minimum(below + 1, last)]
+    marks = list(MARK_COLUMNS)
+    music[:, marks] = 0.0
+    for col in marks:
+        hits = np.flatnonzero(track.music[:, col] > 0.5)
+        hits = hits[(hits >= times[0]) & (hits <= times[-1])]
+        music[np.clip(np.rint((hits - start) / factor).astype(int), 0, length - 1), col] = 1.0
     valid = (times <= last).astype(np.float32)
     if track.weight is not None:
-        valid *= track.weight[np.clip(np.rint(times).astype(int), 0, last)]
-    span = int(np.ceil(factor * (length - 1))) + 1
-    return motion, music, valid, track.speed(start, span) * float(factor)
+        valid *= track.weight[np.rint(src).astype(int)]
+    return motion, music.astype(np.float32), valid, track.speed(start, stretched_span(factor, length)) * float(factor)
 
 
 def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False,
@@ -114,8 +117,7 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
     if max_stretch > 1.0 and rng.random() < TIME_STRETCH_PROB:  # no draw when off: the same batches as before
         factor = float(np.exp(rng.uniform(-np.log(max_stretch), np.log(max_stretch))))
     if factor != 1.0:
-        span = int(np.ceil(factor * (SEG_LEN - 1))) + 1
-        start = int(rng.integers(0, max(1, len(track.motion) - span + 1)))
+        start = int(rng.integers(0, max(1, len(track.motion) - stretched_span(factor) + 1)))
         motion, music, valid, speed = stretched_crop(track, start, factor)
     else:
         start = int(rng.integers(0, max(1, len(track.motion) - SEG_LEN + 1)))
