@@ -150,8 +150,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="weight of the size of each sample's predicted motion against the data's (squared "
                             "log ratio; 0 = off)")
     train.add_argument("--time-stretch", type=float, default=1.0,
-                       help="local stage: half the segments are played faster or slower by a factor up to this "
-                            "(log-uniform; 1 = never), so the network learns what the speed it is told means")
+                       help="half the training segments (local) or windows (global) are played faster or slower by a "
+                            "factor up to this (log-uniform; 1 = never), so the network learns what the speed it "
+                            "is told means")
     train.add_argument("--speed-condition", action="store_true",
                        help="tell the network each example's speed (mean root-relative joint speed); at sampling "
                             "it is told the genre's typical speed times the energy (a trained network is given it)")

@@ -264,3 +264,53 @@ def test_a_local_run_with_time_stretching_trains(corpus, tmp_path):
                              speed_condition=True)
     trainer = Trainer(settings, log=lambda m: None)
     assert np.isfinite(trainer.train_step()["total"])
+
+
+@pytest.mark.parametrize("factor", [0.7, 1.4])
+def test_a_stretched_window_plans_its_primitives_on_the_moved_beats_and_moves_them_as_much_faster(factor):
+    from lodge.train.windows import stretched_window
+
+    track = _stretch_track(1600)
+    prims, music, frames, weight, speed = stretched_window(track, 30, factor)
+    assert prims.shape == (13, 8, 139) and music.shape == (1024, 35) and weight.all()
+    assert speed == pytest.approx(stretched_window(track, 30, 1.0)[4] * factor, rel=0.15)
+    joints = motion_to_joints(track.motion)
+    for prim, first in zip(prims, frames):  # each primitive is the dance there, played factor times as fast
+        src = np.clip(30 + (first + np.arange(8)) * factor, 0, 1599)
+        lo, w = np.floor(src).astype(int), (src - np.floor(src))[:, None, None]
+        there = (1 - w) * joints[lo] + w * joints[np.minimum(lo + 1, 1599)]
+        assert root_relative_speed(motion_to_joints(prim)) == pytest.approx(root_relative_speed(there), rel=0.1)
+    moved = np.rint((track.beats - 30) / factor)
+    on_beat = [np.abs(moved - (f + 4)).min() <= 1 for f in frames[5:]]  # the 8 soft cues centre on beats
+    assert sum(on_beat) >= 6
+    span = track.music[30:30 + int(np.ceil(factor * 1023)) + 1]
+    assert music[:, 34].sum() == span[:, 34].sum() and music[:, 33].sum() == span[:, 33].sum()
+
+
+def test_a_stretched_window_past_the_end_of_the_dance_weighs_nothing_there():
+    from lodge.train.windows import stretched_window
+
+    _, _, frames, weight, _ = stretched_window(_stretch_track(1600), 400, 1.4)  # source frames 400 .. 1832
+    window_len = int((1599 - 400) / 1.4) + 1
+    np.testing.assert_array_equal(weight, (frames < window_len).astype(np.float32))
+    assert 0 < weight.sum() < 13
+
+
+def test_global_examples_without_stretching_draw_the_same_windows_as_before():
+    from lodge.train.windows import global_example
+
+    track = _stretch_track(1600)
+    for seed in range(3):
+        a, b = global_example(track, np.random.default_rng(seed)), global_example(track, np.random.default_rng(seed), max_stretch=1.0)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    stretched = [global_example(track, np.random.default_rng(s), max_stretch=1.5) for s in range(40)]
+    ratios = np.array([e[5] / track.speed(0, 1600) for e in stretched])
+    assert ratios.min() < 0.85 and ratios.max() > 1.15
+
+
+def test_a_global_run_with_time_stretching_trains(corpus, tmp_path):
+    settings = TrainSettings(stage="global", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
+                             batch_size=4, save_every=10, fk_fraction=0, time_stretch=1.5, speed_condition=True)
+    trainer = Trainer(settings, log=lambda m: None)
+    assert np.isfinite(trainer.train_step()["total"])

@@ -9,19 +9,23 @@ from ..rotations import matrix_to_quaternion, quaternion_to_matrix
 
 
 def warp_motion(motion: np.ndarray, src_times: np.ndarray) -> np.ndarray:
-    """Resample a (T,139) motion at fractional frame times: root linear, rotations slerp, contacts relabelled."""
+    """Resample a (T,139) motion at fractional frame times: root linear, rotations slerp, contacts relabelled.
+
+    The times need not be increasing: each output frame is interpolated between the two source frames
+    around its own time, so only those frames' rotations are converted.
+    """
     _, transl, rot = unpack_motion(np.asarray(motion, np.float32))
-    quat = np.asarray(matrix_to_quaternion(rot), dtype=np.float64)
-    # keep each joint's quaternions in one hemisphere over time so neighbours interpolate the short way
-    for t in range(1, len(quat)):
-        flip = np.sum(quat[t] * quat[t - 1], -1) < 0
-        quat[t, flip] *= -1
+    src_times = np.asarray(src_times, np.float64)
     lo = np.clip(np.floor(src_times).astype(int), 0, len(motion) - 1)
     hi = np.clip(lo + 1, 0, len(motion) - 1)
-    w = (src_times - lo)[:, None]
+    w = np.clip(src_times - lo, 0.0, 1.0)[:, None]
     tr = (1 - w) * transl[lo] + w * transl[hi]
-    q0, q1 = quat[lo], quat[hi]
-    dot = np.clip(np.sum(q0 * q1, -1, keepdims=True), -1.0, 1.0)
+    needed, where = np.unique(np.concatenate([lo, hi]), return_inverse=True)
+    quat = np.asarray(matrix_to_quaternion(rot[needed]), dtype=np.float64)
+    q0, q1 = quat[where[:len(lo)]], quat[where[len(lo):]]
+    dot = np.sum(q0 * q1, -1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)  # q and -q are the same rotation: interpolate the short way
+    dot = np.clip(np.abs(dot), 0.0, 1.0)
     theta = np.arccos(dot)
     sin = np.sin(theta)
     ww = w[:, None, :]

@@ -80,8 +80,9 @@ class TrainSettings:
     # Weight of the size of each sample's predicted motion against the data's (lodge.train.losses
     # "x0_speed"); 0 = off.
     x0_speed_weight: float = 0.0
-    # Local stage: the largest factor a training segment is played faster or slower by (1: never;
-    # lodge.train.windows.local_example), so that the speed the network is told varies within a genre.
+    # The largest factor a training segment or window is played faster or slower by (1: never;
+    # lodge.train.windows.local_example, global_example), so that the speed the network is told varies
+    # within a genre.
     time_stretch: float = 1.0
     # Global stage: weight of the step between consecutive primitives' mean poses against the data's
     # (lodge.train.losses.primitive_step_loss); 0 = off.
@@ -513,7 +514,8 @@ class Trainer:
 
     def _global_batch(self):
         picks = self._picks()
-        ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading) for i in picks]
+        ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading, max_stretch=self.s.time_stretch)
+              for i in picks]
         prims = self.prim_space.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         frames = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import MARK_COLUMNS
-from ..constants import GLOBAL_LEN, ROOT_X, ROOT_Z, SEG_LEN
+from ..constants import GLOBAL_LEN, PRIM_LEN, ROOT_X, ROOT_Z, SEG_LEN
 from ..metrics.realism import frame_speeds
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..post.warp import warp_motion
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
-TIME_STRETCH_PROB = 0.5  # share of the local examples that are time-stretched when stretching is on
+TIME_STRETCH_PROB = 0.5  # share of the examples (segments, windows) time-stretched when stretching is on
 
 
 @dataclass
@@ -77,6 +77,33 @@ def stretched_span(factor: float, length: int = SEG_LEN) -> int:
     return int(np.ceil(factor * (length - 1))) + 1
 
 
+def _stretch_factor(rng: np.random.Generator, max_stretch: float) -> float:
+    """1, or with probability :data:`TIME_STRETCH_PROB` a factor drawn log-uniformly from
+    [1 / max_stretch, max_stretch]. No draw at all when ``max_stretch`` is 1, so that training without
+    stretching draws the same examples as before it existed."""
+    if max_stretch > 1.0 and rng.random() < TIME_STRETCH_PROB:
+        return float(np.exp(rng.uniform(-np.log(max_stretch), np.log(max_stretch))))
+    return 1.0
+
+
+def _stretched_music(track: Track, times: np.ndarray) -> np.ndarray:
+    """(len(times), 35) music at the increasing fractional source ``times`` (edge-padded past the end):
+    columns interpolated, the one-hot marks (:data:`lodge.audio.MARK_COLUMNS`) moved to the nearest frame."""
+    last = len(track.music) - 1
+    src = np.clip(times, 0, last)
+    below = np.floor(src).astype(int)
+    frac = (src - below)[:, None].astype(np.float32)
+    music = (1 - frac) * track.music[below] + frac * track.music[np.minimum(below + 1, last)]
+    step = float(times[1] - times[0]) if len(times) > 1 else 1.0
+    marks = list(MARK_COLUMNS)
+    music[:, marks] = 0.0
+    for col in marks:
+        hits = np.flatnonzero(track.music[:, col] > 0.5)
+        hits = hits[(hits >= times[0]) & (hits <= times[-1])]
+        music[np.clip(np.rint((hits - times[0]) / step).astype(int), 0, len(times) - 1), col] = 1.0
+    return music.astype(np.float32)
+
+
 def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LEN):
     """``length`` frames of ``track`` from ``start`` played ``factor`` times as fast (the source frames
     start, start + factor, ...; root linear, rotations slerp, contacts relabelled; music columns
@@ -90,19 +117,11 @@ def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LE
     src = np.clip(times, 0, last)
     lo = min(start, last)
     motion = warp_motion(track.motion[lo:int(np.ceil(src[-1])) + 1], src - lo)
-    below = np.floor(src).astype(int)
-    frac = (src - below)[:, None].astype(np.float32)
-    music = (1 - frac) * track.music[below] + frac * track.music[np.minimum(below + 1, last)]
-    marks = list(MARK_COLUMNS)
-    music[:, marks] = 0.0
-    for col in marks:
-        hits = np.flatnonzero(track.music[:, col] > 0.5)
-        hits = hits[(hits >= times[0]) & (hits <= times[-1])]
-        music[np.clip(np.rint((hits - start) / factor).astype(int), 0, length - 1), col] = 1.0
     valid = (times <= last).astype(np.float32)
     if track.weight is not None:
         valid *= track.weight[np.rint(src).astype(int)]
-    return motion, music.astype(np.float32), valid, track.speed(start, stretched_span(factor, length)) * float(factor)
+    return (motion, _stretched_music(track, times), valid,
+            track.speed(start, stretched_span(factor, length)) * float(factor))
 
 
 def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False,
@@ -113,9 +132,7 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
     With ``max_stretch`` > 1, a share :data:`TIME_STRETCH_PROB` of the segments is played faster or
     slower by a factor drawn log-uniformly from [1 / max_stretch, max_stretch] (:func:`stretched_crop`),
     so that within one genre and one song the speed the network is told varies with the motion it sees."""
-    factor = 1.0
-    if max_stretch > 1.0 and rng.random() < TIME_STRETCH_PROB:  # no draw when off: the same batches as before
-        factor = float(np.exp(rng.uniform(-np.log(max_stretch), np.log(max_stretch))))
+    factor = _stretch_factor(rng, max_stretch)
     if factor != 1.0:
         start = int(rng.integers(0, max(1, len(track.motion) - stretched_span(factor) + 1)))
         motion, music, valid, speed = stretched_crop(track, start, factor)
@@ -132,21 +149,57 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
     return motion, music, track.genre_id, valid, speed
 
 
-def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False):
-    """A random 1024-frame window with its primitives.
+def stretched_window(track: Track, start: int, factor: float = 1.0):
+    """The 1024-frame window of ``track`` from ``start`` played ``factor`` times as fast, with its primitives.
+
+    The dance's kinematic beats and energy are moved onto the (stretched) window, the 13 primitives
+    planned there as at inference and cut from the dance (resampled through :func:`warp_motion` when
+    ``factor`` is not 1), and the music resampled (:func:`_stretched_music`).
+
+    Returns:
+        prims (13, 8, 139) in the dance's coordinates, music (1024, 35), prim_frames (13,)
+        window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance or on
+        frames of weight 0, the window's speed in m/s (the source stretch's times ``factor``).
+    """
+    length = len(track.motion)
+    src = start + np.arange(GLOBAL_LEN) * factor  # source frame time of every window frame
+    window_len = int(np.count_nonzero(src <= length - 1))
+    if factor == 1.0:
+        in_window = (track.beats >= start) & (track.beats < start + window_len)
+        beats, energy = track.beats[in_window] - start, track.energy[start:start + window_len]
+    else:
+        beats = np.rint((track.beats - start) / factor).astype(np.int64)
+        beats = beats[(track.beats >= start) & (beats < window_len)]
+        energy = np.interp(src[:window_len], np.arange(length), track.energy)
+    frames = _first_window_frames(plan_primitives(window_len, beats, energy))
+    if factor == 1.0:
+        prims, music = cut_primitives(track.motion, start, frames), _crop(track.music, start, GLOBAL_LEN)
+    else:
+        times = np.clip(start + (frames[:, None] + np.arange(PRIM_LEN)) * factor, 0, length - 1)
+        prims = warp_motion(track.motion, times.ravel()).reshape(len(frames), PRIM_LEN, -1)
+        music = _stretched_music(track, src)
+    weight = ((frames + 4) < window_len + 4).astype(np.float32)  # cues starting past the end are padding
+    if track.weight is not None:
+        weight *= track.weight[np.clip(np.rint(start + (frames + 4) * factor).astype(int), 0, length - 1)]
+    return prims, music, frames, weight, track.speed(start, stretched_span(factor, window_len)) * factor
+
+
+def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False,
+                   max_stretch: float = 1.0):
+    """A random 1024-frame window with its primitives (:func:`stretched_window`).
+
+    With ``max_stretch`` > 1, a share :data:`TIME_STRETCH_PROB` of the windows is played faster or
+    slower by a factor drawn log-uniformly from [1 / max_stretch, max_stretch], as
+    :func:`local_example`'s segments are.
 
     Returns:
         prims (13, 8, 139) in window coordinates, music (1024, 35), genre id, prim_frames (13,)
         window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance, the
         window's speed in m/s.
     """
-    length = len(track.motion)
-    start = int(rng.integers(0, max(1, length - GLOBAL_LEN + 1)))
-    window_len = min(GLOBAL_LEN, length - start)
-    in_window = (track.beats >= start) & (track.beats < start + window_len)
-    plan = plan_primitives(window_len, track.beats[in_window] - start, track.energy[start:start + window_len])
-    frames = _first_window_frames(plan)
-    prims = cut_primitives(track.motion, start, frames)  # (13, 8, 139)
+    factor = _stretch_factor(rng, max_stretch)
+    start = int(rng.integers(0, max(1, len(track.motion) - stretched_span(factor, GLOBAL_LEN) + 1)))
+    prims, music, frames, weight, speed = stretched_window(track, start, factor)
     if canonical:
         prims = to_canonical(prims, track.motion[start])
     else:
@@ -156,12 +209,7 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
         prims[..., ROOT_Z] -= origin[1]
     if rng.random() < mirror_prob:
         prims = mirror_motion(prims)
-    weight = ((frames + 4) < window_len + 4).astype(np.float32)  # cues starting past the end are padding
-    if track.weight is not None:
-        idx = np.clip(start + frames + 4, 0, length - 1)
-        weight *= track.weight[idx]
-    return (prims.astype(np.float32), _crop(track.music, start, GLOBAL_LEN), track.genre_id, frames, weight,
-            track.speed(start, window_len))
+    return prims.astype(np.float32), music, track.genre_id, frames, weight, speed
 
 
 def _first_window_frames(plan: PrimitivePlan) -> np.ndarray:
