@@ -243,13 +243,19 @@ def planar_transforms(motions: np.ndarray, thetas: np.ndarray, offsets_xz: np.nd
 def align_transforms(source_frames: np.ndarray, target_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`align_transform` of N (source, target) frame pairs, (N, 139) each: thetas (N,), offsets (N, 2)."""
     thetas = heading(target_frames) - heading(source_frames)
+    return thetas, placement_offsets(source_frames, target_frames, thetas)
+
+
+def placement_offsets(source_frames: np.ndarray, target_frames: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    """(N, 2) horizontal offsets of :func:`planar_transforms` that, after turning each (139,) source
+    frame by its theta (N,), put its pelvis where the target frame's is."""
     rest_pelvis = rest_joints()[0].astype(np.float64)
     src = source_frames[:, ROOT_SLICE].astype(np.float64) + rest_pelvis
     c, s = np.cos(thetas), np.sin(thetas)
     src_x = c * src[:, 0] + s * src[:, 2]
     src_z = -s * src[:, 0] + c * src[:, 2]
     dst = target_frames[:, ROOT_SLICE].astype(np.float64) + rest_pelvis
-    return thetas, np.stack([dst[:, 0] - src_x, dst[:, 2] - src_z], axis=-1)
+    return np.stack([dst[:, 0] - src_x, dst[:, 2] - src_z], axis=-1)
 
 
 def align_transform(source_frame: np.ndarray, target_frame: np.ndarray) -> tuple[float, np.ndarray]:

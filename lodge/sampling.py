@@ -85,8 +85,9 @@ class SamplingOptions:
     use_primitives: bool = True
     """Steer the local stage with the global stage's primitives at all; off: no hard or soft cues."""
     fit_soft_cues: bool = True
-    """At every denoising step, turn and move each soft cue (keeping its pose, height and own motion) to
-    where the local model puts the dancer then, so the body never snaps its heading or position to a cue."""
+    """At every denoising step, turn each soft cue (keeping its pose, height and own motion) to face the
+    way the local model's dancer faces just before and after it, and move it to where the model puts the
+    dancer then, so the body never snaps its heading or position to a cue."""
     lowpass: bool = True
     """Take the frame-to-frame judder off the generated frames with a Gaussian low-pass over time, the
     spikes (a root step over 0.2 m, a body turn over 40 degrees in one frame) out of the dance and its

@@ -194,6 +194,24 @@ def test_fit_cues_turns_and_moves_a_cue_to_the_predicted_dancer():
     np.testing.assert_array_equal(fit_cues(values, predicted, [])[0], values[0])
 
 
+def test_fit_cues_faces_a_cue_the_way_the_dancer_faces_around_it_not_inside_it():
+    """Inside an imposed cue the prediction soon follows the cue itself; turning the cue to match that
+    kept the heading of the first noisy predictions and left the dancer a whip round just before it."""
+    from lodge.motion import heading, planar_transform, rest_motion
+    from lodge.pipeline import fit_cues
+    from lodge.stages.local_stage import CUE_HEADING_GAP
+
+    values = np.zeros((1, 256, 139), np.float32)
+    values[0, 100:108] = planar_transform(rest_motion(8), np.deg2rad(-130), np.zeros(2))
+    predicted = np.repeat(rest_motion(1), 256, axis=0)[None].copy()
+    predicted[0, 100:108] = values[0, 100:108]  # the prediction follows the cue inside it ...
+    predicted[0, :100 - CUE_HEADING_GAP + 1] = planar_transform(predicted[0, :100 - CUE_HEADING_GAP + 1], np.deg2rad(10), np.zeros(2))
+    predicted[0, 107 + CUE_HEADING_GAP:] = planar_transform(predicted[0, 107 + CUE_HEADING_GAP:], np.deg2rad(30), np.zeros(2))
+    fitted = fit_cues(values, predicted, [(0, 100)])[0, 100:108]  # ... and faces 10 and 30 degrees around it
+    assert np.rad2deg(heading(fitted[4])) == pytest.approx(20.0, abs=1e-3)
+    np.testing.assert_allclose(fitted[4, [4, 6]], predicted[0, 104, [4, 6]], atol=1e-5)  # stands where predicted
+
+
 def test_fit_cues_keeps_a_cue_within_reach_of_the_hard_cues():
     """A prediction metres away from a hard cue a third of a second on is followed only as far as a
     dancer can travel in that time (the sampled body made a 5-9 m/s dash there)."""
