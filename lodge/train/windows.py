@@ -115,8 +115,7 @@ def stretched_crop(track: Track, start: int, factor: float, length: int = SEG_LE
     times = start + np.arange(length) * float(factor)
     last = len(track.motion) - 1
     src = np.clip(times, 0, last)
-    lo = min(start, last)
-    motion = warp_motion(track.motion[lo:int(np.ceil(src[-1])) + 1], src - lo)
+    motion = warp_motion(track.motion, src)  # it converts only the frames it needs
     valid = (times <= last).astype(np.float32)
     if track.weight is not None:
         valid *= track.weight[np.rint(src).astype(int)]
