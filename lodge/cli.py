@@ -177,7 +177,56 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--genre-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight on the genre (both networks need a "
                             "null genre; default: the local checkpoint's setting)")
+    from .config import CALIBRATION_KEYS
+
+    cal = sub.add_parser("calibrate", help="find each genre's speed and global guidance factors on training music "
+                                           "and write them into a checkpoint's config.json (lodge.train.calibrate)")
+    cal.add_argument("--checkpoint", required=True, help="the checkpoint directory to calibrate (changed in place)")
+    cal.add_argument("--data", required=True, help="a built corpus (its training split is used)")
+    cal.add_argument("--genres", nargs="*", default=None, help="only these genres (default: all the checkpoint knows)")
+    # Unset numbers take lodge.train.calibrate.CalibrationSettings' defaults.
+    cal.add_argument("--primitive-items", type=int, help="training items per genre for the primitives' energy "
+                     "(global stage only)")
+    cal.add_argument("--primitive-seconds", type=float, help="... the first seconds of each")
+    cal.add_argument("--speed-items", type=int, help="training items per genre for the dance's speed")
+    cal.add_argument("--speed-seconds", type=float, help="... the first seconds of each")
+    cal.add_argument("--rounds", type=int, help="measurements per factor and genre")
+    cal.add_argument("--seed", type=int)
+    cal.add_argument("--factors", nargs="+", choices=CALIBRATION_KEYS, default=list(CALIBRATION_KEYS),
+                     help="which factors to search (the others keep the checkpoint's)")
+    cal.add_argument("--reset", action="store_true", help="start from no calibration instead of the checkpoint's")
     return parser
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from .checkpoint import CONFIG_FILE
+    from .data.dataset import load_corpus
+    from .pipeline import LodgePipeline
+    from .train.calibrate import CalibrationSettings, calibrate
+
+    config_path = Path(args.checkpoint, CONFIG_FILE)
+    if not config_path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {args.checkpoint} (no {CONFIG_FILE})")
+    if not Path(args.data, "split.json").is_file():
+        raise FileNotFoundError(f"no corpus at {args.data}: build it with python -m lodge.data.build_corpus")
+    pipe = LodgePipeline.from_pretrained(args.checkpoint, device="cpu")
+    if args.reset:
+        pipe.cfg.genre_calibration = None
+    given = {name: getattr(args, name) for name in
+             ("primitive_items", "primitive_seconds", "speed_items", "speed_seconds", "rounds", "seed")}
+    settings = CalibrationSettings(**{name: value for name, value in given.items() if value is not None})
+    with torch.no_grad():
+        result = calibrate(pipe, load_corpus(args.data, "train"), settings, genres=args.genres, factors=args.factors,
+                           log=lambda m: print(m, flush=True))
+    meta = json.loads(config_path.read_text())
+    meta["genre_calibration"] = result
+    config_path.write_text(json.dumps(meta, indent=1))
+    print(f"wrote the calibration into {config_path}")
+    return 0
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -394,7 +443,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    handlers = {"generate": _generate, "edit": _edit, "genres": _genres, "export": _export, "train": _train, "merge": _merge, "evaluate": _evaluate}
+    handlers = {"generate": _generate, "edit": _edit, "genres": _genres, "export": _export, "train": _train, "merge": _merge, "calibrate": _calibrate, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as exc:  # AudioError, GenreError, CheckpointError...

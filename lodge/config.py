@@ -94,6 +94,22 @@ class NetConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+CALIBRATION_KEYS = ("local_speed_scale", "global_guidance_scale")
+CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
+
+
+def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
+    unknown = set(factors) - set(CALIBRATION_KEYS)
+    if unknown:
+        raise ValueError(f"genre_calibration[{genre!r}]: unknown keys {sorted(unknown)} (known: {CALIBRATION_KEYS})")
+    out = {k: float(v) for k, v in factors.items()}
+    lo, hi = CALIBRATION_RANGE
+    bad = {k: v for k, v in out.items() if not lo <= v <= hi}
+    if bad:
+        raise ValueError(f"genre_calibration[{genre!r}]: factors must lie in [{lo}, {hi}], got {bad}")
+    return out
+
+
 @dataclass
 class LodgeConfig:
     """Everything needed to rebuild both networks and sample from them.
@@ -135,6 +151,14 @@ class LodgeConfig:
     # networks with ``speed_condition`` (the speed they are told at sampling); None for checkpoints
     # without one.
     genre_speeds: dict[str, float] | None = None
+    # Per-genre sampling calibration found on the music of training items (`python -m lodge calibrate`,
+    # lodge.train.calibrate); None: none. Each genre may have "local_speed_scale", a factor on the speed
+    # the local network is told (genre_speeds x energy), and "global_guidance_scale", a factor on the
+    # global stage's music-guidance term (w - 1); each factor steers one stage, so each is found alone.
+    # Why: an undertrained network drifts toward the all-genre average. Told a slow genre's speed, it
+    # dances faster, and one guidance weight leaves some genres' primitives too still and others' too
+    # wild (training/README.md has the measurements).
+    genre_calibration: dict[str, dict[str, float]] | None = None
 
     def __post_init__(self) -> None:
         if self.local.prim_motion_gain != 1.0:
@@ -157,6 +181,11 @@ class LodgeConfig:
                 raise ValueError(f"genre_speeds needs a positive speed for every genre; missing {missing}")
         if (self.local.speed_condition or self.global_.speed_condition) and self.genre_speeds is None:
             raise ValueError("networks with speed_condition need genre_speeds (each genre's typical speed)")
+        if self.genre_calibration is not None:
+            self.genre_calibration = {str(g): _checked_calibration(g, c) for g, c in self.genre_calibration.items()}
+            unknown = [g for g in self.genre_calibration if g not in self.genres]
+            if unknown:
+                raise ValueError(f"genre_calibration names genres this model does not know: {unknown}")
 
     def genre_speed(self, genre: int | str) -> float:
         """The typical speed (m/s) of a genre (index or name) that speed-conditioned networks are told."""
@@ -164,6 +193,20 @@ class LodgeConfig:
             raise ValueError("this checkpoint has no genre speeds: its networks are not told a speed")
         name = self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
         return self.genre_speeds[name]
+
+    def calibration(self, genre: int | str, key: str) -> float:
+        """A genre's (index or name) calibration factor ``key`` (see ``genre_calibration``); 1 when none."""
+        name = self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
+        return float((self.genre_calibration or {}).get(name, {}).get(key, 1.0))
+
+    def told_speed(self, genre: int | str, stage: str = "local") -> float:
+        """The speed (m/s) a stage's ("local" or "global") speed-conditioned network is told for a genre
+        at energy 1: its typical speed, times its calibrated ``local_speed_scale`` for the local stage."""
+        if stage not in ("local", "global"):
+            raise ValueError(f"stage must be 'local' or 'global', got {stage!r}")
+        if stage == "global":
+            return self.genre_speed(genre)
+        return self.genre_speed(genre) * self.calibration(genre, "local_speed_scale")
 
     @property
     def has_null_genre(self) -> bool:

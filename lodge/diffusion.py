@@ -144,13 +144,15 @@ class GaussianDiffusion:
     # ----------------------------------------------------------------- reverse process
     def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float,
                    genre_guidance_weight: float = 0.0, mean_guidance: Optional[tuple[int, float]] = None,
-                   speed_guidance_weight: float = 0.0) -> torch.Tensor:
+                   speed_guidance_weight: float = 0.0, guidance_scale: Optional[torch.Tensor] = None
+                   ) -> torch.Tensor:
         """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre) + w_s (x0_c - x0_no_speed),
         every branch it needs in one forward (the conditional alone when w = 1, w_g = w_s = 0 and no
         ``mean_guidance``).
 
         ``mean_guidance`` = (axis, w_m): the music term's mean over ``axis`` takes the weight w_m instead
-        of w, and only what varies along the axis keeps w."""
+        of w, and only what varies along the axis keeps w. ``guidance_scale`` (B,): each item's (w - 1)
+        times its own factor (the genre calibration of :class:`lodge.config.LodgeConfig`; with ``mean_guidance``, only the part that varies along the axis)."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
         # Branches as (drop the music, drop the genre, drop the speed); the first is the conditional prediction.
@@ -174,15 +176,21 @@ class GaussianDiffusion:
         kwargs = {"speed_drop": mask(2)} if speed_guidance_weight != 0.0 else {}
         out = denoise_fn(*args, **kwargs).split(batch)
         cond, x0 = out[0], out[0]
+        music_weight: float | torch.Tensor = guidance_weight - 1.0
+        if guidance_scale is not None:
+            scale = guidance_scale.to(device=x.device, dtype=cond.dtype).reshape(-1, *[1] * (x.dim() - 1))
+            music_weight = music_weight * scale
         for (drop_music, drop_genre, _), other in zip(branches[1:], out[1:]):
             term = cond - other
             if drop_music and mean_guidance is not None:
                 axis, mean_weight = mean_guidance
                 mean = term.mean(dim=axis, keepdim=True)
-                x0 = x0 + (guidance_weight - 1.0) * (term - mean) + (mean_weight - 1.0) * mean
+                x0 = x0 + music_weight * (term - mean) + (mean_weight - 1.0) * mean
                 continue
-            weight = guidance_weight - 1.0 if drop_music else genre_guidance_weight if drop_genre else speed_guidance_weight
-            x0 = x0 + weight * term
+            if drop_music:
+                x0 = x0 + music_weight * term
+                continue
+            x0 = x0 + (genre_guidance_weight if drop_genre else speed_guidance_weight) * term
         return x0
 
     @torch.no_grad()
@@ -197,6 +205,7 @@ class GaussianDiffusion:
         genre_guidance_weight: float = 0.0,
         mean_guidance: Optional[tuple[int, float]] = None,
         speed_guidance_weight: float = 0.0,
+        guidance_scale: Optional[torch.Tensor] = None,
         hard_mask: Optional[torch.Tensor] = None,
         hard_values: Optional[torch.Tensor] = None,
         soft_mask: Optional[torch.Tensor] = None,
@@ -224,6 +233,8 @@ class GaussianDiffusion:
                 how it moves; ``lodge.sampling.SamplingOptions.global_pose_guidance_weight``).
             speed_guidance_weight: classifier-free guidance on the speed, adding w_s (x0_c - x0_s) where
                 x0_s is the prediction told no speed (``denoise_fn`` must take ``speed_drop``); 0 = off.
+            guidance_scale: optional (shape[0],) factor on each item's music-guidance term (w - 1)
+                (for a batch of several genres, each with its own calibrated guidance); None: 1.
             hard_mask, hard_values: inpainting (values without a mask are ignored). Masks are bool (or 0/1) broadcastable to ``shape``. At every
                 iteration the masked entries of x_t are replaced by ``hard_values`` noised to that step and
                 the masked entries of the predicted x0 by ``hard_values``; the output equals them exactly.
@@ -291,7 +302,7 @@ class GaussianDiffusion:
                 x = torch.where(mask, self.q_sample(values, tt, replace_noise), x)
 
             x0 = x0_raw = self._guided_x0(denoise_fn, x, t, guidance_weight, genre_guidance_weight,
-                                          mean_guidance, speed_guidance_weight).to(dtype)
+                                          mean_guidance, speed_guidance_weight, guidance_scale).to(dtype)
             if use_soft and soft_fit is not None:
                 soft_values = soft_fit(x0_raw).to(device=device, dtype=dtype).expand(shape)
                 guides[-1] = (soft_mask, soft_values)

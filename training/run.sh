@@ -4,6 +4,8 @@
 #   training/run.sh start [CORPUS]   # resume both stages in the background (nice'd, a core each)
 #   training/run.sh status           # last log line of each stage
 #   training/run.sh stop             # save cleanly, merge both stages (fp16) into training/cpu_patched
+#   training/run.sh calibrate [CORPUS]  # find the merged checkpoint's per-genre sampling factors (about
+#                                       # 15 min on 2 cores; lodge/train/calibrate.py)
 #
 # Work happens in runs/long/{global,local} (ignored by git; full optimiser state). `stop` writes the
 # EMA weights of both stages and their loss histories to training/cpu_patched (about 16 MB), which is
@@ -69,6 +71,11 @@ stop() {
   echo "merged into $COMMITTED"
 }
 
+calibrate() {
+  local corpus=${1:-corpus}
+  "$PY" -m lodge calibrate --checkpoint "$COMMITTED" --data "$corpus"
+}
+
 status() {
   for stage in global local; do
     echo "$stage: $(tail -n 1 "$WORK/$stage.log" 2>/dev/null || echo 'no log')"
@@ -79,5 +86,6 @@ case "${1:-}" in
   start) start "${2:-corpus}" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: training/run.sh start [CORPUS] | status | stop" >&2; exit 2 ;;
+  calibrate) calibrate "${2:-corpus}" ;;
+  *) echo "usage: training/run.sh start [CORPUS] | status | stop | calibrate [CORPUS]" >&2; exit 2 ;;
 esac

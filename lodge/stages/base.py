@@ -84,8 +84,10 @@ def speed_condition(models: StageModels, network: torch.nn.Module, genres, optio
 
 def stage_speeds(models: StageModels, network: torch.nn.Module, genres, energy: float) -> torch.Tensor | None:
     """(N,) the speed (m/s) a speed-conditioned ``network`` is told for each of (N,) genre indices: the
-    genre's typical speed times ``energy``; None for networks without the speed condition."""
+    genre's calibrated typical speed (:meth:`lodge.config.LodgeConfig.told_speed`) times ``energy``; None
+    for networks without the speed condition."""
     if getattr(network, "speed_in", None) is None:
         return None
-    speeds = [models.cfg.genre_speed(int(g)) * float(energy) for g in np.asarray(genres).reshape(-1)]
+    stage = "local" if network is models.local else "global"
+    speeds = [models.cfg.told_speed(int(g), stage) * float(energy) for g in np.asarray(genres).reshape(-1)]
     return torch.tensor(speeds, dtype=torch.float32, device=models.device)

@@ -127,6 +127,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
         guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
         speed_guidance_weight=speed_guidance,
+        guidance_scale=global_guidance_scales(models, inputs.genres),
         mean_guidance=pose_guidance(options),
         hard_mask=hard_mask, hard_values=hard_values,
         generator=generator, device=device, progress=StageProgress("global", progress),
@@ -142,6 +143,16 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
     if keep is not None:
         raw[keep] = inputs.keep_values[keep]  # exactly as given (not through the normaliser and back)
     return GlobalResult(raw=raw, primitives=chain_windows(raw, models.cfg.canonical_heading))
+
+
+def global_guidance_scales(models: StageModels, genres) -> torch.Tensor | None:
+    """(W,) each window's calibrated factor on the music-guidance term (w - 1) of how its primitives move
+    (``global_guidance_scale`` of :attr:`lodge.config.LodgeConfig.genre_calibration`); None when every
+    factor is 1."""
+    scales = [models.cfg.calibration(int(g), "global_guidance_scale") for g in np.asarray(genres).reshape(-1)]
+    if all(s == 1.0 for s in scales):
+        return None
+    return torch.tensor(scales, dtype=torch.float32, device=models.device)
 
 
 def pose_guidance(options: SamplingOptions) -> tuple[int, float] | None:

@@ -699,7 +699,9 @@ def merge_checkpoints(global_dir: str | Path, local_dir: str | Path, out: str | 
             and np.allclose(g.music_mean, l.music_mean) and np.allclose(g.music_std, l.music_std)):
         raise ValueError("the two checkpoints were trained with different normalisers")
     cfg = LodgeConfig.from_dict({**l.cfg.to_dict(), "global": g.cfg.to_dict()["global"],
-                                 "genre_speeds": l.cfg.genre_speeds or g.cfg.genre_speeds})
+                                 "genre_speeds": l.cfg.genre_speeds or g.cfg.genre_speeds,
+                                 # a calibration belongs to one pair of networks: calibrate the merge anew
+                                 "genre_calibration": None})
     if global_guidance_weight is not None:
         cfg.global_guidance_weight = checks.check_guidance(global_guidance_weight)
     if global_pose_guidance_weight is not None:

@@ -1,0 +1,231 @@
+"""Per-genre sampling calibration: `python -m lodge calibrate --checkpoint DIR --data CORPUS`.
+
+An undertrained network drifts toward the average of all genres. Told a slow genre's speed, the
+local network dances faster than that genre's real dancers; one global guidance weight leaves
+breaking's primitives too still and indian's too wild. This module measures both on the music of
+training items and picks two factors per genre, which go into the checkpoint's
+``genre_calibration`` (:class:`lodge.config.LodgeConfig`):
+
+1. ``global_guidance_scale`` scales the global stage's guidance term (w - 1). It is chosen so that
+   the primitives the global stage places carry the kinetic energy of the real primitives of the
+   genre's training dances. Only the global stage runs for this step.
+2. ``local_speed_scale`` scales the speed the local network is told. It is chosen so that the finished
+   dance moves as much as the genre's training dances: the geometric mean of its speed ratio and its
+   pose-spread ratio is brought to 1. A told speed moves both. On the session-16 networks, matching
+   the speed alone took breaking's spread from 0.81 to 0.61 of real on the test split. The whole
+   pipeline runs for this step. The global stage is still told the genre's own speed, so this step
+   leaves the primitives alone.
+
+Each factor is found by a secant search on log scale, starting from the checkpoint's factor. A genre
+whose measure does not respond to its factor keeps its best measured factor, and the factor nearer 1
+wins a near-tie; it is not pushed to a bound.
+Only training items are used, so the test split and the songs stay held out.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..config import CALIBRATION_KEYS
+from ..constants import GLOBAL_LEN
+from ..data.dataset import CorpusItem
+from ..evaluate.data import cut_item, features_from_music, item_joints, per_genre
+from ..evaluate.realism import primitive_joints
+from ..evaluate.realism_reference import real_primitive_joints
+from ..metrics.realism import pose_spread, primitive_energy, root_relative_speed
+from ..motion import motion_to_joints
+from ..sampling import SamplingOptions
+from ..schedule import GenreSchedule
+from ..stages import GlobalInputs, normalised_music, plan_song, prepare_music, sample_global
+from ..stages.plan import cue_motion, placed_primitives
+
+Log = Callable[[str], None]
+CHANGE_COST = 0.1  # |log measure/target| a factor must gain per unit of |log factor| to be kept
+
+
+@dataclass
+class CalibrationSettings:
+    """How much music to sample per genre and how hard to search."""
+
+    # Training items per genre (evenly spread within it) and the first seconds of each one's music.
+    # A genre's primitive energy is a mean of squared speeds that a few quick primitives dominate, so
+    # the global step (cheap: no local stage) measures many; the speed settles on less.
+    primitive_items: int = 16
+    primitive_seconds: float = 60.0
+    speed_items: int = 6
+    speed_seconds: float = 30.0
+    seed: int = 0
+    rounds: int = 3  # measurements per factor and genre
+    guidance_bounds: tuple[float, float] = (0.25, 4.0)
+    speed_bounds: tuple[float, float] = (0.4, 2.0)
+    # First guesses of d log(measure) / d log(factor), from the session-17 measurements: primitive
+    # energy grew as (w - 1)^1.3; the dance's speed as the told speed^0.45, its spread less.
+    guidance_response: float = 1.3
+    speed_response: float = 0.35
+    min_response: float = 0.15  # below it a genre's measure is taken not to follow its factor
+
+    def __post_init__(self) -> None:
+        if min(self.primitive_items, self.speed_items, self.rounds) < 1:
+            raise ValueError("calibration needs at least one item per genre and one round")
+        if min(self.primitive_seconds, self.speed_seconds) < 5:
+            raise ValueError("calibration needs at least 5 s of each item's music (the shortest song sampled)")
+
+
+@dataclass
+class GenreTargets:
+    """The real dancers' speed (m/s), pose spread (m) and primitive energy (m^2/s^2) of one genre's
+    training items."""
+
+    speed: float
+    spread: float
+    primitive_energy: float
+
+
+@dataclass
+class Search:
+    """The secant search of one factor for one genre, on log scale."""
+
+    bounds: tuple[float, float]
+    response: float
+    min_response: float
+    tried: list[tuple[float, float]] = field(default_factory=list)  # (factor, measured / target)
+
+    def next(self) -> float:
+        """The next factor to try after the measurements so far."""
+        factor, ratio = self.tried[-1]
+        slope = self.response
+        earlier = [(f, r) for f, r in self.tried[:-1] if abs(math.log(f / factor)) > 1e-6]
+        if earlier:  # the secant through the latest measurement and the latest at another factor
+            f0, r0 = earlier[-1]
+            slope = math.log(ratio / r0) / math.log(factor / f0)
+        if slope < self.min_response:
+            return self.best()
+        lo, hi = self.bounds
+        return float(np.clip(factor * math.exp(-math.log(ratio) / slope), lo, hi))
+
+    def settled(self, factor: float) -> bool:
+        """Whether ``factor`` lies within 2 % of one measured already (the search has nothing left to learn)."""
+        return any(abs(math.log(factor / f)) < 0.02 for f, _ in self.tried)
+
+    def best(self) -> float:
+        """The measured factor whose measure came nearest the target (on log scale), a factor nearer 1
+        winning near-ties: a factor that changes nothing measurable is not worth keeping."""
+        return min(self.tried, key=lambda fr: abs(math.log(fr[1])) + CHANGE_COST * abs(math.log(fr[0])))[0]
+
+
+def genre_targets(items: Sequence[CorpusItem]) -> dict[str, GenreTargets]:
+    """Each genre's real speed, spread and primitive energy, pooled over all of its ``items`` (frame-weighted)."""
+    out = {}
+    for genre in sorted({it.genre for it in items}):
+        joints = [item_joints(it) for it in items if it.genre == genre]
+        frames = np.array([len(j) for j in joints], np.float64)
+        speed = float(np.average([root_relative_speed(j) for j in joints], weights=frames))
+        spread = float(np.average([pose_spread(j) for j in joints], weights=frames))
+        prims = [p for p in (real_primitive_joints(j) for j in joints) if len(p)]
+        energy = primitive_energy(np.concatenate(prims)) if prims else float("nan")
+        out[genre] = GenreTargets(speed, spread, energy)
+    return out
+
+
+def _options(seconds: float, seed: int) -> SamplingOptions:
+    return SamplingOptions(seed=seed, duration=seconds, max_seconds=None)
+
+
+def placed_primitive_energy(pipe, items: Sequence[CorpusItem], genre: str, options: SamplingOptions) -> float:
+    """Kinetic energy of the primitives the global stage places for the items' music (global stage only)."""
+    clips = []
+    for it in items:
+        opts = pipe.resolve_options(options)
+        features = prepare_music(features_from_music(it.music), opts)
+        plan = plan_song(features, opts)
+        music = normalised_music(pipe, features.features, plan.num_windows * GLOBAL_LEN)
+        schedule = GenreSchedule.coerce(genre).resolved(pipe.genres)
+        generator = torch.Generator(device=pipe.device).manual_seed(opts.seed)
+        glob = sample_global(pipe, GlobalInputs(music, schedule.window_genres(plan, pipe.genres), plan), opts, generator)
+        motion = cue_motion(glob.primitives, plan, placed_primitives(plan, opts))
+        if len(motion):
+            clips.append(np.asarray(motion_to_joints(np.asarray(motion, np.float32)), np.float64))
+    return primitive_energy(np.concatenate(clips)) if clips else float("nan")
+
+
+def dance_motion(pipe, items: Sequence[CorpusItem], genre: str, options: SamplingOptions) -> tuple[float, float, float]:
+    """The finished dances' pooled speed and spread, and their placed primitives' energy, for the items' music."""
+    speeds, spreads, frames, clips = [], [], [], []
+    for it in items:
+        dance = pipe(features_from_music(it.music), genre, options)
+        speeds.append(root_relative_speed(dance.joints))
+        spreads.append(pose_spread(dance.joints))
+        frames.append(len(dance.joints))
+        prims = primitive_joints(dance)
+        if prims is not None:
+            clips.append(prims)
+    energy = primitive_energy(np.concatenate(clips)) if clips else float("nan")
+    return float(np.average(speeds, weights=frames)), float(np.average(spreads, weights=frames)), energy
+
+
+def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings | None = None,
+              genres: Sequence[str] | None = None, factors: Sequence[str] = CALIBRATION_KEYS,
+              log: Log = print) -> dict[str, dict[str, float]]:
+    """Find every genre's ``global_guidance_scale`` and ``local_speed_scale`` on ``items`` (training items).
+
+    ``pipe`` is a :class:`lodge.pipeline.LodgePipeline`; its config's ``genre_calibration`` is set as
+    the search goes (and left at the result). ``factors``: which of the two to search (the other keeps
+    the checkpoint's). Returns the calibration, ready for the config.
+    """
+    unknown = set(factors) - set(CALIBRATION_KEYS)
+    if unknown:
+        raise ValueError(f"unknown calibration factors {sorted(unknown)} (known: {', '.join(CALIBRATION_KEYS)})")
+    s = settings or CalibrationSettings()
+    cfg = pipe.cfg
+    targets = genre_targets(items)
+    chosen = [g for g in (genres or cfg.genres) if g in targets]
+    missing = sorted(set(genres or cfg.genres) - set(chosen))
+    if missing:
+        log(f"no training items of {missing}: left uncalibrated")
+    def sample(genre: str, k: int, seconds: float) -> list[CorpusItem]:
+        return [cut_item(it, seconds) for it in per_genre([x for x in items if x.genre == genre], k)]
+
+    calibration = {g: dict(f) for g, f in (cfg.genre_calibration or {}).items()}
+
+    def set_factor(genre: str, key: str, value: float) -> None:
+        calibration.setdefault(genre, {})[key] = round(float(value), 4)
+        cfg.genre_calibration = {g: dict(f) for g, f in calibration.items()}
+
+    for genre in chosen if "global_guidance_scale" in factors else ():
+        target = targets[genre]
+        search = Search(s.guidance_bounds, s.guidance_response, s.min_response)
+        factor = cfg.calibration(genre, "global_guidance_scale")
+        for _ in range(s.rounds):
+            set_factor(genre, "global_guidance_scale", factor)
+            energy = placed_primitive_energy(pipe, sample(genre, s.primitive_items, s.primitive_seconds), genre,
+                                             _options(s.primitive_seconds, s.seed))
+            ratio = energy / target.primitive_energy
+            search.tried.append((factor, ratio))
+            log(f"{genre}: global guidance scale {factor:.3f} -> primitive energy {ratio:.2f} x real")
+            factor = search.next()
+            if search.settled(factor):
+                break
+        set_factor(genre, "global_guidance_scale", factor)
+
+    for genre in chosen if "local_speed_scale" in factors else ():
+        target = targets[genre]
+        search = Search(s.speed_bounds, s.speed_response, s.min_response)
+        factor = cfg.calibration(genre, "local_speed_scale")
+        for _ in range(s.rounds):
+            set_factor(genre, "local_speed_scale", factor)
+            speed, spread, energy = dance_motion(pipe, sample(genre, s.speed_items, s.speed_seconds), genre,
+                                                 _options(s.speed_seconds, s.seed))
+            speed_ratio, spread_ratio = speed / target.speed, spread / target.spread
+            search.tried.append((factor, math.sqrt(speed_ratio * spread_ratio)))
+            log(f"{genre}: local speed scale {factor:.3f} -> speed {speed_ratio:.2f}, spread {spread_ratio:.2f} "
+                f"x real (primitive energy {energy / target.primitive_energy:.2f})")
+            factor = search.next()
+            if search.settled(factor):
+                break
+        set_factor(genre, "local_speed_scale", factor)
+    log(f"calibration: {calibration}")
+    return calibration

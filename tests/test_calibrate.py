@@ -1,0 +1,113 @@
+"""Per-genre sampling calibration: the config's factors, the sampler's per-item guidance, the search and the CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fixtures.corpus import sine_dance, write_corpus
+from lodge.checkpoint import load_checkpoint
+from lodge.config import LodgeConfig
+from lodge.diffusion import GaussianDiffusion
+from lodge.train.calibrate import Search, calibrate
+
+GENRES = ["salsa", "breaking", "modern"]
+
+
+def test_config_checks_the_calibration_and_tells_the_scaled_speed():
+    speeds = {"salsa": 0.4, "breaking": 0.9, "modern": 0.2}
+    cfg = LodgeConfig.from_dict({**LodgeConfig.tiny(GENRES).to_dict(), "genre_speeds": speeds,
+                                 "genre_calibration": {"modern": {"local_speed_scale": 0.5, "global_guidance_scale": 2}}})
+    assert cfg.told_speed("modern") == pytest.approx(0.1)
+    assert cfg.told_speed("modern", "global") == pytest.approx(0.2)  # the global stage keeps the genre's own
+    assert cfg.told_speed("salsa") == pytest.approx(0.4)  # an uncalibrated genre is told its own speed
+    assert cfg.calibration(2, "global_guidance_scale") == 2.0 and cfg.calibration("Breaking", "local_speed_scale") == 1.0
+    assert LodgeConfig.from_dict(cfg.to_dict()).genre_calibration == cfg.genre_calibration
+    base = {**LodgeConfig.tiny(GENRES).to_dict(), "genre_speeds": speeds}
+    for bad, message in (({"tango": {"local_speed_scale": 1.0}}, "does not know"),
+                         ({"salsa": {"speed": 1.0}}, "unknown keys"),
+                         ({"salsa": {"local_speed_scale": 0.0}}, "must lie in")):
+        with pytest.raises(ValueError, match=message):
+            LodgeConfig.from_dict({**base, "genre_calibration": bad})
+
+
+def test_guidance_scale_weights_each_items_music_term_on_its_own():
+    diffusion = GaussianDiffusion(1000)
+    x = torch.randn(2, 13, 8, 5)
+    cond = torch.randn(2, 13, 8, 5)
+    uncond = torch.randn(2, 13, 8, 5)
+
+    def denoise(x_t, t, drop_mask):
+        n = x_t.shape[0] // 2
+        return torch.where(drop_mask.view(-1, 1, 1, 1), uncond.repeat(n, 1, 1, 1), cond.repeat(n, 1, 1, 1))
+
+    w = 4.0
+    scaled = diffusion._guided_x0(denoise, x, 500, w, guidance_scale=torch.tensor([1.0, 2.0]))
+    assert torch.allclose(scaled[0], cond[0] + (w - 1) * (cond[0] - uncond[0]))
+    assert torch.allclose(scaled[1], cond[1] + 2 * (w - 1) * (cond[1] - uncond[1]))
+    # With the pose kept apart (mean over axis -2), only how each primitive moves about it is scaled.
+    pose = diffusion._guided_x0(denoise, x, 500, w, mean_guidance=(-2, 2.0), guidance_scale=torch.tensor([3.0, 1.0]))
+    term = cond - uncond
+    mean = term.mean(dim=-2, keepdim=True)
+    assert torch.allclose(pose[0], cond[0] + 3 * (w - 1) * (term[0] - mean[0]) + (2.0 - 1) * mean[0], atol=1e-5)
+    assert torch.allclose(diffusion._guided_x0(denoise, x, 500, w), diffusion._guided_x0(
+        denoise, x, 500, w, guidance_scale=torch.ones(2)))
+
+
+def test_search_finds_a_power_law_factor_and_keeps_the_best_when_nothing_responds():
+    search = Search((0.25, 4.0), response=1.0, min_response=0.15)
+    measure = lambda f: 0.3 * f ** 1.6  # noqa: E731 - the measure / target at factor f
+    factor = 1.0
+    for _ in range(4):
+        search.tried.append((factor, measure(factor)))
+        factor = search.next()
+    assert abs(math.log(measure(factor))) < 0.02
+    flat = Search((0.4, 2.0), response=0.5, min_response=0.15)
+    flat.tried += [(1.0, 1.8), (0.4, 1.79)]
+    assert flat.next() == 1.0  # no response: a factor that gains next to nothing is not kept
+    saturated = Search((0.4, 2.0), response=0.5, min_response=0.15)
+    saturated.tried += [(1.0, 1.45), (0.48, 1.12), (0.4, 1.12)]
+    assert saturated.next() == 0.48  # it worked down to 0.48 and no further
+    repeated = Search((0.4, 2.0), response=0.5, min_response=0.15)
+    repeated.tried += [(1.0, 1.31), (0.459, 1.175), (0.459, 1.175)]
+    assert repeated.next() == 0.459  # the secant skips a repeated factor instead of guessing anew
+    assert repeated.settled(0.46) and not repeated.settled(0.5)
+    with pytest.raises(ValueError, match="unknown calibration factors"):
+        calibrate(None, [], factors=["speed"])
+    bounded = Search((0.4, 2.0), response=0.5, min_response=0.15)
+    bounded.tried.append((1.0, 100.0))
+    assert bounded.next() == 0.4
+
+
+def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_checkpoint):
+    import shutil
+
+    from lodge.cli import main
+    from lodge.pipeline import LodgePipeline
+    from lodge.stages.global_stage import global_guidance_scales
+    from lodge.train.trainer import merge_checkpoints
+
+    items = [(g, sine_dance(300, 1.0 + i, seed=i)) for i, g in enumerate(GENRES)]
+    corpus = write_corpus(tmp_path / "corpus", items + items[:1], n_train=3)
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--primitive-items", "1",
+                 "--primitive-seconds", "6", "--speed-items", "1", "--speed-seconds", "6", "--rounds", "2"]) == 0
+    calibration = json.loads((ckpt / "config.json").read_text())["genre_calibration"]
+    assert sorted(calibration) == sorted(GENRES)
+    for factors in calibration.values():
+        assert 0.25 <= factors["global_guidance_scale"] <= 4.0
+        # The tiny checkpoint's networks are not told a speed: its factor cannot move the dance.
+        assert factors["local_speed_scale"] == 1.0
+    loaded = load_checkpoint(ckpt)
+    assert loaded.cfg.genre_calibration == calibration
+    pipe = LodgePipeline.from_pretrained(ckpt, device="cpu")
+    scales = global_guidance_scales(pipe, np.arange(len(loaded.cfg.genres)))
+    expected = [calibration[g]["global_guidance_scale"] for g in loaded.cfg.genres]
+    assert scales is None if all(e == 1.0 for e in expected) else np.allclose(scales.numpy(), expected)
+    # A merge makes a new pair of networks: the calibration does not carry over.
+    merged = merge_checkpoints(ckpt, ckpt, tmp_path / "merged")
+    assert load_checkpoint(merged).cfg.genre_calibration is None
+    assert main(["calibrate", "--checkpoint", str(tmp_path / "nothing"), "--data", str(corpus)]) != 0
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--speed-seconds", "2"]) != 0
