@@ -111,3 +111,4 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
     assert load_checkpoint(merged).cfg.genre_calibration is None
     assert main(["calibrate", "--checkpoint", str(tmp_path / "nothing"), "--data", str(corpus)]) != 0
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--speed-seconds", "2"]) != 0
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--genres", "tango"]) != 0

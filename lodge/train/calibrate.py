@@ -182,50 +182,53 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
     s = settings or CalibrationSettings()
     cfg = pipe.cfg
     targets = genre_targets(items)
-    chosen = [g for g in (genres or cfg.genres) if g in targets]
-    missing = sorted(set(genres or cfg.genres) - set(chosen))
+    requested = [cfg.genres[cfg.genre_index(g)] for g in genres] if genres else list(cfg.genres)  # GenreError if unknown
+    chosen = [g for g in requested if g in targets]
+    missing = sorted(set(requested) - set(chosen))
     if missing:
         log(f"no training items of {missing}: left uncalibrated")
+    calibration = {g: dict(f) for g, f in (cfg.genre_calibration or {}).items()}
+
     def sample(genre: str, k: int, seconds: float) -> list[CorpusItem]:
         return [cut_item(it, seconds) for it in per_genre([x for x in items if x.genre == genre], k)]
-
-    calibration = {g: dict(f) for g, f in (cfg.genre_calibration or {}).items()}
 
     def set_factor(genre: str, key: str, value: float) -> None:
         calibration.setdefault(genre, {})[key] = round(float(value), 4)
         cfg.genre_calibration = {g: dict(f) for g, f in calibration.items()}
 
-    for genre in chosen if "global_guidance_scale" in factors else ():
-        target = targets[genre]
-        search = Search(s.guidance_bounds, s.guidance_response, s.min_response)
-        factor = cfg.calibration(genre, "global_guidance_scale")
+    def search_factor(genre: str, key: str, search: Search, measure: Callable[[], tuple[float, str]]) -> None:
+        """Search one factor, starting from the checkpoint's; ``measure`` gives (measure / target, log text)."""
+        factor = cfg.calibration(genre, key)
         for _ in range(s.rounds):
-            set_factor(genre, "global_guidance_scale", factor)
-            energy = placed_primitive_energy(pipe, sample(genre, s.primitive_items, s.primitive_seconds), genre,
-                                             _options(s.primitive_seconds, s.seed))
-            ratio = energy / target.primitive_energy
+            set_factor(genre, key, factor)
+            ratio, text = measure()
             search.tried.append((factor, ratio))
-            log(f"{genre}: global guidance scale {factor:.3f} -> primitive energy {ratio:.2f} x real")
+            log(f"{genre}: {key.replace('_', ' ')} {factor:.3f} -> {text}")
             factor = search.next()
             if search.settled(factor):
                 break
-        set_factor(genre, "global_guidance_scale", factor)
+        set_factor(genre, key, factor)
 
-    for genre in chosen if "local_speed_scale" in factors else ():
+    def primitive_measure(genre: str) -> tuple[float, str]:
+        energy = placed_primitive_energy(pipe, sample(genre, s.primitive_items, s.primitive_seconds), genre,
+                                         _options(s.primitive_seconds, s.seed))
+        ratio = energy / targets[genre].primitive_energy
+        return ratio, f"primitive energy {ratio:.2f} x real"
+
+    def motion_measure(genre: str) -> tuple[float, str]:
+        speed, spread, energy = dance_motion(pipe, sample(genre, s.speed_items, s.speed_seconds), genre,
+                                             _options(s.speed_seconds, s.seed))
         target = targets[genre]
-        search = Search(s.speed_bounds, s.speed_response, s.min_response)
-        factor = cfg.calibration(genre, "local_speed_scale")
-        for _ in range(s.rounds):
-            set_factor(genre, "local_speed_scale", factor)
-            speed, spread, energy = dance_motion(pipe, sample(genre, s.speed_items, s.speed_seconds), genre,
-                                                 _options(s.speed_seconds, s.seed))
-            speed_ratio, spread_ratio = speed / target.speed, spread / target.spread
-            search.tried.append((factor, math.sqrt(speed_ratio * spread_ratio)))
-            log(f"{genre}: local speed scale {factor:.3f} -> speed {speed_ratio:.2f}, spread {spread_ratio:.2f} "
-                f"x real (primitive energy {energy / target.primitive_energy:.2f})")
-            factor = search.next()
-            if search.settled(factor):
-                break
-        set_factor(genre, "local_speed_scale", factor)
+        speed_ratio, spread_ratio = speed / target.speed, spread / target.spread
+        return math.sqrt(speed_ratio * spread_ratio), (
+            f"speed {speed_ratio:.2f}, spread {spread_ratio:.2f} x real "
+            f"(primitive energy {energy / target.primitive_energy:.2f})")
+
+    for genre in chosen if "global_guidance_scale" in factors else ():
+        search_factor(genre, "global_guidance_scale", Search(s.guidance_bounds, s.guidance_response, s.min_response),
+                      lambda: primitive_measure(genre))
+    for genre in chosen if "local_speed_scale" in factors else ():
+        search_factor(genre, "local_speed_scale", Search(s.speed_bounds, s.speed_response, s.min_response),
+                      lambda: motion_measure(genre))
     log(f"calibration: {calibration}")
     return calibration
