@@ -152,7 +152,8 @@ class GaussianDiffusion:
 
         ``mean_guidance`` = (axis, w_m): the music term's mean over ``axis`` takes the weight w_m instead
         of w, and only what varies along the axis keeps w. ``guidance_scale`` (B,): each item's (w - 1)
-        times its own factor (the genre calibration of :class:`lodge.config.LodgeConfig`; with ``mean_guidance``, only the part that varies along the axis)."""
+        times its own factor (the genre calibration of :class:`lodge.config.LodgeConfig`); with
+        ``mean_guidance``, only the part that varies along the axis is scaled."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
         # Branches as (drop the music, drop the genre, drop the speed); the first is the conditional prediction.
