@@ -191,12 +191,16 @@ class LodgeConfig:
         """The typical speed (m/s) of a genre (index or name) that speed-conditioned networks are told."""
         if self.genre_speeds is None:
             raise ValueError("this checkpoint has no genre speeds: its networks are not told a speed")
-        name = self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
+        name = self.genre_name(genre)
         return self.genre_speeds[name]
+
+    def genre_name(self, genre: int | str) -> str:
+        """The name of a genre given by index or (case-insensitive) name; GenreError if unknown."""
+        return self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
 
     def calibration(self, genre: int | str, key: str) -> float:
         """A genre's (index or name) calibration factor ``key`` (see ``genre_calibration``); 1 when none."""
-        name = self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
+        name = self.genre_name(genre)
         return float((self.genre_calibration or {}).get(name, {}).get(key, 1.0))
 
     def told_speed(self, genre: int | str, stage: str = "local") -> float:
