@@ -93,7 +93,8 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--primitive-items", "1",
-                 "--primitive-seconds", "6", "--speed-items", "1", "--speed-seconds", "6", "--rounds", "2"]) == 0
+                 "--primitive-seconds", "6", "--speed-items", "1", "--speed-seconds", "6", "--rounds", "2",
+                 "--energy-target", "1.1"]) == 0
     calibration = json.loads((ckpt / "config.json").read_text())["genre_calibration"]
     assert sorted(calibration) == sorted(GENRES)
     for factors in calibration.values():
@@ -111,4 +112,5 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
     assert load_checkpoint(merged).cfg.genre_calibration is None
     assert main(["calibrate", "--checkpoint", str(tmp_path / "nothing"), "--data", str(corpus)]) != 0
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--speed-seconds", "2"]) != 0
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--energy-target", "0"]) != 0
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--genres", "tango"]) != 0

