@@ -1,0 +1,36 @@
+"""benchmarks/speed_tail.py: per-frame body travel, and one row per checkpoint on a small corpus."""
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fixtures.corpus import sine_dance, write_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("speed_tail", ROOT / "benchmarks" / "speed_tail.py")
+speed_tail = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(speed_tail)
+
+
+def test_frame_travel_is_the_mean_joint_move_root_included():
+    pose = np.random.default_rng(0).normal(size=(22, 3))
+    walking = pose[None] + np.arange(5)[:, None, None] * np.array([0.0, 0.0, 0.1])  # the whole body 0.1 m a frame
+    np.testing.assert_allclose(speed_tail.frame_travel(walking), 0.1)
+    raised = np.repeat(pose[None], 3, 0)
+    raised[2, 0] += [0.0, 2.2, 0.0]  # one joint of 22 moves 2.2 m
+    np.testing.assert_allclose(speed_tail.frame_travel(raised), [0.0, 0.1])
+
+
+def test_prints_one_row_per_genre_and_checkpoint(tmp_path, tiny_checkpoint):
+    items = [("salsa", sine_dance(300, 1.0, seed=0)), ("breaking", sine_dance(300, 2.0, seed=1))]
+    corpus = write_corpus(tmp_path / "corpus", items + items, n_train=2)
+    candidate = tmp_path / "candidate"
+    shutil.copytree(tiny_checkpoint, candidate)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_tail.py"), "--data", str(corpus),
+                          "--checkpoint", str(tiny_checkpoint), str(candidate), "--items", "1"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [line for line in out.splitlines() if line.startswith(("salsa", "breaking"))]
+    assert len(rows) == 4 and all("%" in row for row in rows)
