@@ -55,6 +55,24 @@ def test_guidance_scale_weights_each_items_music_term_on_its_own():
         denoise, x, 500, w, guidance_scale=torch.ones(2)))
 
 
+def test_targets_hold_the_real_dancers_fast_frame_speed_and_settings_are_checked(tmp_path):
+    from lodge.data.dataset import load_corpus
+    from lodge.evaluate.data import item_joints
+    from lodge.metrics.realism import frame_speeds
+    from lodge.train.calibrate import CalibrationSettings, genre_targets
+
+    corpus = write_corpus(tmp_path / "corpus", [("salsa", sine_dance(300, 1.0, seed=0)),
+                                                ("salsa", sine_dance(300, 3.0, seed=1))], n_train=2)
+    items = load_corpus(corpus, "train")
+    target = genre_targets(items)["salsa"]
+    speeds = np.concatenate([frame_speeds(item_joints(it)) for it in items])
+    assert target.fast_speed == pytest.approx(np.percentile(speeds, 99))
+    assert target.speed < target.fast_speed < speeds.max() + 1e-9
+    for bad in ({"fast_share_limit": 0.0}, {"fast_share_limit": 1.5}, {"energy_target": 0.0}):
+        with pytest.raises(ValueError):
+            CalibrationSettings(**bad)
+
+
 def test_search_finds_a_power_law_factor_and_keeps_the_best_when_nothing_responds():
     search = Search((0.25, 4.0), response=1.0, min_response=0.15)
     measure = lambda f: 0.3 * f ** 1.6  # noqa: E731 - the measure / target at factor f
