@@ -93,8 +93,15 @@ def test_evaluate_realism_only_on_items_and_songs(tiny_checkpoint, tmp_path, cli
         assert row["real"]["speed"] > 0 and row["speed_ratio"] > 0 and row["primitive_energy_ratio"] > 0
         assert isinstance(row["pass"], bool)
     assert len(realism["song_dances"]) == 3 and realism["song_dances"][0]["seconds"] == pytest.approx(8, abs=0.1)
+    # The items' own real dances, measured the same way: the same genres and minutes, real motion.
+    truth = realism["items_truth"]
+    assert [r["genre"] for r in truth["genres"]] == ["breaking", "salsa"]
+    for t, g in zip(truth["genres"], items["genres"]):
+        assert t["minutes"] == pytest.approx(g["minutes"], abs=0.02) and t["generated"]["speed"] > 0
+        assert t["generated"] != g["generated"]
     md = (out / "results.md").read_text()
     assert "## Realism per genre" in md and "Full-length songs" in md and "Table 1" not in md
+    assert "ground truth, same music" in md and "| speed gen / truth |" in md
 
 
 def test_song_entries(tmp_path):

@@ -258,6 +258,21 @@ def test_local_examples_without_stretching_draw_the_same_segments_as_before():
     assert ratios.min() < 0.85 and ratios.max() > 1.15  # some segments faster, some slower
 
 
+def test_a_dance_as_fast_as_its_genre_is_only_ever_slowed_and_a_slow_one_may_be_sped_up():
+    from lodge.train.windows import cap_speedups, local_example
+
+    fast, slow = _stretch_track(), _stretch_track()
+    slow = Track.from_arrays(sine_dance(400, 0.4, seed=3), slow.music, 0)
+    cap_speedups([fast, slow])
+    assert fast.max_speedup == pytest.approx(1.0, abs=0.05)  # its fast frames are the genre's fastest
+    assert slow.max_speedup > 1.5
+    for track, top in ((fast, fast.max_speedup), (slow, 1.5)):
+        base = track.speed(0, len(track.motion))
+        ratios = np.array([local_example(track, np.random.default_rng(s), max_stretch=1.5)[4] / base for s in range(60)])
+        assert ratios.min() < 0.85 and ratios.max() < top * 1.15 + 0.05
+    assert ratios.max() > 1.2  # the slow dance does get played faster
+
+
 def test_a_local_run_with_time_stretching_trains(corpus, tmp_path):
     settings = TrainSettings(stage="local", data=str(corpus), out=str(tmp_path / "c"), preset="tiny", steps=1,
                              batch_size=4, save_every=10, fk_fraction=0, time_stretch=1.5, disc_weight=0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,8 @@ import numpy as np
 from ..dance import Dance
 from ..metrics.realism import RealismStats, pool_stats, realism_stats
 from ..metrics.realism_bars import bars_text, realism_verdict
-from .realism_reference import REFERENCE_PATH
+from .data import item_joints
+from .realism_reference import REFERENCE_PATH, real_primitive_joints
 from ..motion import motion_to_joints
 from ..sampling import SamplingOptions, sampling_options
 from .songs import SongEntry, song_features
@@ -69,6 +70,22 @@ def item_realism(gen, spec, reference: dict[str, RealismStats]) -> dict:
     prims = gen.primitives.get(spec.key(), [None] * len(joints))
     stats = [realism_stats(j, p) for j, p in zip(joints, prims)]
     return realism_table(zip(gen.genres, stats), reference)
+
+
+def truth_realism(items, genres: Sequence[str], reference: dict[str, RealismStats]) -> dict:
+    """Realism table of the test items' own real dances (the ground truth on the same music), grouped
+    under ``genres`` as the generated ones are and measured the same way, their primitives cut where
+    generation would place them (:func:`lodge.evaluate.realism_reference.real_primitive_joints`).
+
+    A genre's few test takes need not move like all of its takes: this table says how far the ground
+    truth itself stands from the bars, so that a generated ratio can be read against it.
+    """
+    stats = []
+    for item in items:
+        joints = item_joints(item)
+        prims = real_primitive_joints(joints)
+        stats.append(realism_stats(joints, prims if len(prims) else None))
+    return realism_table(zip(genres, stats), reference)
 
 
 def song_realism(pipe, songs: list[SongEntry], options: SamplingOptions | None, reference: dict[str, RealismStats],

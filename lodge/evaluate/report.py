@@ -81,6 +81,21 @@ def _realism_table(table: dict) -> list[str]:
     return lines
 
 
+def _against_truth(generated: dict, truth: dict) -> list[str]:
+    """Generated / ground truth per genre (same items, same music)."""
+    truth_rows = {r["genre"]: r["generated"] for r in truth["genres"]}
+    lines = ["Generated against the ground truth of the same items:", "",
+             "| genre | speed gen / truth | spread gen / truth | primitive energy gen / truth |", "|---|---|---|---|"]
+    for r in generated["genres"]:
+        t = truth_rows.get(r["genre"])
+        if t is None:
+            continue
+        g = r["generated"]
+        ratio = lambda key: g[key] / t[key] if t.get(key) else None  # noqa: E731
+        lines.append(f"| {r['genre']} | {_r(ratio('speed'))} | {_r(ratio('spread'))} | {_r(ratio('primitive_energy'))} |")
+    return lines + [""]
+
+
 def realism_lines(realism: dict) -> list[str]:
     """The realism section: per-genre tables on the test items and on whole songs, then each song."""
     lines = ["## Realism per genre: generated against the real dancers of the genre", "",
@@ -89,11 +104,15 @@ def realism_lines(realism: dict) -> list[str]:
              "the hip line turning ≥ 60° within 0.2 s; primitive energy: mean squared root-relative joint speed "
              "inside the placed 8-frame primitives (generated: the global stage's; real: cut where generation "
              "would place them). Ratios are generated / real; dances pooled per genre by duration.", ""]
-    for key, title in (("items", "Test items, whole length"), ("songs", "Full-length songs")):
+    for key, title in (("items", "Test items, whole length"),
+                       ("items_truth", "The test items' own real dances (ground truth, same music)"),
+                       ("songs", "Full-length songs")):
         table = realism.get(key)
         if table:
             lines += [f"### {title}: {'all genres pass' if table['pass'] else 'not all genres pass'}", ""]
             lines += _realism_table(table) + [""]
+        if key == "items_truth" and table and realism.get("items"):
+            lines += _against_truth(realism["items"], table)
     if realism.get("song_dances"):
         lines += ["Each song:", "", "| song | genre | s | speed ratio | spread ratio | snaps/min | energy ratio | pass |",
                   "|---|---|---|---|---|---|---|---|"]

@@ -20,7 +20,7 @@ from .checks import (
     BAS_RATIO_MIN, FSR_RATIO_MAX, freeze_check, genre_check, gt_mean_speed, most_common, ratio_check,
 )
 from .data import cut_item, features_from_music, item_joints, per_genre, spread
-from .realism import item_realism, reference_source, song_realism
+from .realism import item_realism, reference_source, song_realism, truth_realism
 from .realism_reference import load_reference
 from .report import markdown, write_report
 from .rows import Generator, table_rows, score_row
@@ -124,6 +124,7 @@ def evaluate(settings: EvalSettings, command: str = "") -> dict:
     lodge_spec = specs[1]  # Lodge (DDIM), the checkpoint's default settings
     realism = {"reference": reference_source(settings.reference), "row": lodge_spec.name,
                "items": item_realism(gen, lodge_spec, reference) if items else None,
+               "items_truth": truth_realism(items, genres, reference) if items else None,
                **song_realism(pipe, songs, lodge_spec.options, reference, log)}
     results = []
     for spec in ([] if settings.realism_only else specs):

@@ -34,7 +34,7 @@ from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, cou
 from ..models.discriminator import hinge_d_loss, hinge_g_loss, r1_penalty
 from ..motion import Normalizer, PrimitiveNormalizer
 from ..rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
-from .windows import Track, global_example, local_example, normalizer_samples
+from .windows import Track, cap_speedups, global_example, local_example, normalizer_samples
 
 STAGES = ("global", "local", "finetune")
 STATE_FILE = "train_state_{stage}.pt"
@@ -251,6 +251,7 @@ class Trainer:
         existing = self._existing_checkpoint()
         genres = existing.cfg.genres if existing else None
         self.tracks, genres = _load_tracks(settings.data, "train", genres)
+        cap_speedups(self.tracks)
         window = GLOBAL_LEN if settings.stage == "global" else SEG_LEN
         self.track_p = track_probabilities([t.genre_id for t in self.tracks], settings.genre_power,
                                            [min(len(t.motion), window) for t in self.tracks])

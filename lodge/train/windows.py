@@ -19,6 +19,7 @@ from ..post.warp import warp_motion
 from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
 TIME_STRETCH_PROB = 0.5  # share of the examples (segments, windows) time-stretched when stretching is on
+SPEEDUP_PERCENTILE = 99.0  # a stretch never speeds a dance's fast frames past this percentile of its genre's
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Track:
     weight: np.ndarray | None = None  # (T,) 0 where frames must not be learned (glitch windows)
     # (T - 1,) root-relative joint speed (m/s) between each frame and the next (lodge.metrics.realism)
     speeds: np.ndarray | None = None
+    # The most a time stretch may speed this dance up (:func:`cap_speedups`); slowing it is always allowed.
+    max_speedup: float = float("inf")
 
     @classmethod
     def from_arrays(cls, motion: np.ndarray, music: np.ndarray, genre_id: int, weight: np.ndarray | None = None) -> "Track":
@@ -77,12 +80,33 @@ def stretched_span(factor: float, length: int = SEG_LEN) -> int:
     return int(np.ceil(factor * (length - 1))) + 1
 
 
-def _stretch_factor(rng: np.random.Generator, max_stretch: float) -> float:
+def cap_speedups(tracks: list[Track], percentile: float = SPEEDUP_PERCENTILE) -> None:
+    """Set each track's ``max_speedup`` so that, played faster, its fast frames stay within its genre's.
+
+    The cap is the genre's ``percentile`` of per-frame speed (all its tracks' frames pooled) over the
+    track's own: a dance whose fast frames already reach the genre's is only ever slowed down. Session
+    18: stretched up to 1.5 times, breaking's fastest takes taught the network frames faster than any
+    real breaker's (the long run's breaker had 7.5 % of its frames beyond the fastest real frame; the
+    network trained before stretching 0.6 %).
+    """
+    by_genre: dict[int, list[np.ndarray]] = {}
+    for track in tracks:
+        if track.speeds is None:
+            raise ValueError("cap_speedups needs the tracks' frame speeds (Track.from_arrays computes them)")
+        by_genre.setdefault(track.genre_id, []).append(track.speeds)
+    ceilings = {g: float(np.percentile(np.concatenate(s), percentile)) for g, s in by_genre.items()}
+    for track in tracks:
+        own = float(np.percentile(track.speeds, percentile)) if len(track.speeds) else 0.0
+        track.max_speedup = max(1.0, ceilings[track.genre_id] / own) if own > 0 else float("inf")
+
+
+def _stretch_factor(rng: np.random.Generator, max_stretch: float, max_speedup: float = float("inf")) -> float:
     """1, or with probability :data:`TIME_STRETCH_PROB` a factor drawn log-uniformly from
-    [1 / max_stretch, max_stretch]. No draw at all when ``max_stretch`` is 1, so that training without
-    stretching draws the same examples as before it existed."""
+    [1 / max_stretch, min(max_stretch, max_speedup)]. No draw at all when ``max_stretch`` is 1, so that
+    training without stretching draws the same examples as before it existed."""
     if max_stretch > 1.0 and rng.random() < TIME_STRETCH_PROB:
-        return float(np.exp(rng.uniform(-np.log(max_stretch), np.log(max_stretch))))
+        top = min(max_stretch, max(1.0, max_speedup))
+        return float(np.exp(rng.uniform(-np.log(max_stretch), np.log(top))))
     return 1.0
 
 
@@ -130,8 +154,9 @@ def local_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0
 
     With ``max_stretch`` > 1, a share :data:`TIME_STRETCH_PROB` of the segments is played faster or
     slower by a factor drawn log-uniformly from [1 / max_stretch, max_stretch] (:func:`stretched_crop`),
-    so that within one genre and one song the speed the network is told varies with the motion it sees."""
-    factor = _stretch_factor(rng, max_stretch)
+    so that within one genre and one song the speed the network is told varies with the motion it sees;
+    never faster than the track's ``max_speedup`` (:func:`cap_speedups`)."""
+    factor = _stretch_factor(rng, max_stretch, track.max_speedup)
     if factor != 1.0:
         start = int(rng.integers(0, max(1, len(track.motion) - stretched_span(factor) + 1)))
         motion, music, valid, speed = stretched_crop(track, start, factor)
@@ -196,7 +221,7 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
         window-relative starts, prim_weight (13,) 0 for primitives past the end of the dance, the
         window's speed in m/s.
     """
-    factor = _stretch_factor(rng, max_stretch)
+    factor = _stretch_factor(rng, max_stretch, track.max_speedup)
     start = int(rng.integers(0, max(1, len(track.motion) - stretched_span(factor, GLOBAL_LEN) + 1)))
     prims, music, frames, weight, speed = stretched_window(track, start, factor)
     if canonical:
