@@ -5,7 +5,7 @@ import pytest
 
 from lodge.audio import MusicFeatures
 from lodge.post.beat_sync import MAX_SHIFT
-from lodge.constants import FPS, MOTION_DIM, SEG_LEN
+from lodge.constants import FPS, MOTION_DIM, PRIM_LEN, SEG_LEN
 from lodge.metrics import beat_alignment_score
 from lodge.motion import motion_to_joints
 from lodge.pipeline import GenreError
@@ -132,6 +132,24 @@ def test_planner_mirrors_one_bar_later_and_falls_back_without_beats():
     assert not silent.beat_aligned.any()
     starts = silent.soft_starts[0]
     assert (np.diff(starts) > 0).all()
+
+
+@pytest.mark.parametrize("frames", [789, 1000, 1024, 2400, 3000])
+@pytest.mark.parametrize("tempo_frames", [11, 15, 23])
+def test_planned_cues_keep_a_gap_and_none_is_cut_by_the_song_end(frames, tempo_frames):
+    """Two soft cues that touched made the body change pose within one frame; a cue placed in the
+    song's last few frames was cut in two by its end (session 19: 17 % of the corpus's songs)."""
+    from lodge.primitives import CUE_GAP
+    from lodge.sampling import SamplingOptions
+    from lodge.stages.plan import placed_primitives
+
+    beats = np.arange(5, frames, tempo_frames)
+    strength = np.random.default_rng(frames + tempo_frames).random(frames)
+    plan = plan_primitives(frames, beats, strength)
+    starts = sorted(p.start for p in placed_primitives(plan, SamplingOptions()))
+    assert (np.diff(starts) >= PRIM_LEN + CUE_GAP).all()
+    soft = [p.start for p in placed_primitives(plan, SamplingOptions()) if p.kind != "hard"]
+    assert all(s + PRIM_LEN <= frames for s in soft)
 
 
 def test_mirrored_cue_stands_where_the_fit_puts_it_or_where_the_model_does():
