@@ -141,6 +141,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--cue-mismatch", type=float, default=0.0,
                        help="local stage: share of samples whose noisy input beside each cue shows the same dance "
                             "8-32 frames away, so the network learns to meet cues it disagrees with (0 = off)")
+    train.add_argument("--music-jitter", type=float, default=0.0,
+                       help="per example, shift each continuous music column by an offset ~ N(0, S^2) (normalised "
+                            "units), so no song is recognised by its sound alone (0 = off)")
     train.add_argument("--prim-step-weight", type=float, default=0.0,
                        help="global stage: weight of the step between consecutive primitives' mean poses against "
                             "the data's (0 = off)")
@@ -261,7 +264,7 @@ def _train(args: argparse.Namespace) -> int:
         time_stretch=args.time_stretch,
         genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
-        cue_mismatch_prob=args.cue_mismatch,
+        cue_mismatch_prob=args.cue_mismatch, music_jitter=args.music_jitter,
         prim_motion_gain=args.prim_motion_gain, prim_step_weight=args.prim_step_weight,
         speed_condition=args.speed_condition,
         **{name: value for name, value in (("disc_weight", args.disc_weight), ("disc_r1", args.disc_r1),

@@ -29,6 +29,7 @@ from ..config import PRESETS, LodgeConfig
 from ..constants import CONTACT_SLICE, GLOBAL_LEN, HARD_GUIDE, PRIM_LEN, ROOT_SLICE, ROT_SLICE, SEG_LEN
 from ..diffusion import GaussianDiffusion
 from .cue_mismatch import mismatch_near_cues, random_shifts
+from .music_jitter import jitter_music
 from .losses import diffusion_losses, primitive_step_loss
 from ..models import GlobalDenoiser, LocalDenoiser, MultiGenreDiscriminator, count_parameters
 from ..models.discriminator import hinge_d_loss, hinge_g_loss, r1_penalty
@@ -107,6 +108,10 @@ class TrainSettings:
     # dance some frames away (lodge.train.cue_mismatch), so the network learns to meet a cue its own
     # frames disagree with, as they do at sampling; 0 = off.
     cue_mismatch_prob: float = 0.0
+    # Per example, each continuous music column shifted by an offset ~ N(0, music_jitter^2) in
+    # normalised units (lodge.train.music_jitter), so the network cannot tell the songs apart by their
+    # sound alone; 0 = off.
+    music_jitter: float = 0.0
     # Tell the stage's network each example's speed (NetConfig.speed_condition); a new network is built
     # with it, a trained one given it (a zero embedding at first). The checkpoint records each genre's
     # typical speed in the training data (LodgeConfig.genre_speeds) for sampling.
@@ -497,7 +502,8 @@ class Trainer:
     # ------------------------------------------------------------------ batches
 
     def _music(self, music: np.ndarray) -> torch.Tensor:
-        return normalize_music(torch.as_tensor(np.stack(music), device=self.device), self.music_mean, self.music_std)
+        normalised = normalize_music(torch.as_tensor(np.stack(music), device=self.device), self.music_mean, self.music_std)
+        return jitter_music(normalised, self.s.music_jitter, self.rng)
 
     def _picks(self) -> np.ndarray:
         if self.s.genre_power == 1.0:  # the same draws as before the option existed
