@@ -58,16 +58,19 @@ def test_guidance_scale_weights_each_items_music_term_on_its_own():
 def test_targets_hold_the_real_dancers_fast_frame_speed_and_settings_are_checked(tmp_path):
     from lodge.data.dataset import load_corpus
     from lodge.evaluate.data import item_joints
-    from lodge.metrics.realism import frame_speeds
+    from lodge.metrics.realism import body_frame_speeds, frame_speeds
     from lodge.train.calibrate import CalibrationSettings, genre_targets
 
     corpus = write_corpus(tmp_path / "corpus", [("salsa", sine_dance(300, 1.0, seed=0)),
                                                 ("salsa", sine_dance(300, 3.0, seed=1))], n_train=2)
     items = load_corpus(corpus, "train")
     target = genre_targets(items)["salsa"]
-    speeds = np.concatenate([frame_speeds(item_joints(it)) for it in items])
+    # Body speed, the root's travel included: a dash across the floor counts as a whip does.
+    speeds = np.concatenate([body_frame_speeds(item_joints(it)) for it in items])
     assert target.fast_speed == pytest.approx(np.percentile(speeds, 99))
     assert target.speed < target.fast_speed < speeds.max() + 1e-9
+    relative = np.concatenate([frame_speeds(item_joints(it)) for it in items])
+    assert target.fast_speed != pytest.approx(np.percentile(relative, 99))
     for bad in ({"fast_share_limit": 0.0}, {"fast_share_limit": 1.5}, {"energy_target": 0.0}):
         with pytest.raises(ValueError):
             CalibrationSettings(**bad)

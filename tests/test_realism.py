@@ -82,3 +82,12 @@ def test_pooling_weights_by_duration():
     assert pooled.speed == pytest.approx(0.75 * b.speed)
     assert pooled.minutes == pytest.approx(0.1 + 0.033333, rel=1e-3)
     assert pooled.primitive_energy is None
+
+
+def test_body_frame_speed_counts_the_root_travel_that_root_relative_speed_leaves_out():
+    from lodge.metrics.realism import body_frame_speeds, frame_speeds
+
+    pose = np.random.default_rng(0).normal(size=(22, 3))
+    gliding = pose[None] + np.arange(4)[:, None, None] * np.array([0.1, 0.0, 0.0])  # the whole body 0.1 m a frame
+    np.testing.assert_allclose(body_frame_speeds(gliding, fps=30), 3.0)
+    np.testing.assert_allclose(frame_speeds(gliding, fps=30), 0.0, atol=1e-12)
