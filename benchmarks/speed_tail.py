@@ -30,13 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from lodge.data.dataset import load_corpus  # noqa: E402
 from lodge.evaluate.data import features_from_music, item_joints  # noqa: E402
+from lodge.metrics.realism import body_frame_speeds  # noqa: E402
 from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline  # noqa: E402
 from lodge.sampling import SamplingOptions  # noqa: E402
 
 
 def frame_travel(joints: np.ndarray) -> np.ndarray:
     """(T - 1,) mean over joints of each joint's move between consecutive frames (m), root included."""
-    return np.linalg.norm(np.diff(np.asarray(joints, np.float64), axis=0), axis=-1).mean(-1)
+    return body_frame_speeds(joints, fps=1.0)
 
 
 def main() -> None:
