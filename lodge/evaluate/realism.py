@@ -19,7 +19,7 @@ from ..dance import Dance
 from ..metrics.realism import RealismStats, pool_stats, realism_stats
 from ..metrics.realism_bars import bars_text, realism_verdict
 from .data import item_joints
-from .realism_reference import REFERENCE_PATH, real_primitive_joints
+from .realism_reference import REFERENCE_PATH, piece_stats
 from ..motion import motion_to_joints
 from ..sampling import SamplingOptions, sampling_options
 from .songs import SongEntry, song_features
@@ -75,17 +75,13 @@ def item_realism(gen, spec, reference: dict[str, RealismStats]) -> dict:
 def truth_realism(items, genres: Sequence[str], reference: dict[str, RealismStats]) -> dict:
     """Realism table of the test items' own real dances (the ground truth on the same music), grouped
     under ``genres`` as the generated ones are and measured the same way, their primitives cut where
-    generation would place them (:func:`lodge.evaluate.realism_reference.real_primitive_joints`).
+    generation would place them, as the reference's pieces are
+    (:func:`lodge.evaluate.realism_reference.piece_stats`).
 
     A genre's few test takes need not move like all of its takes: this table says how far the ground
     truth itself stands from the bars, so that a generated ratio can be read against it.
     """
-    stats = []
-    for item in items:
-        joints = item_joints(item)
-        prims = real_primitive_joints(joints)
-        stats.append(realism_stats(joints, prims if len(prims) else None))
-    return realism_table(zip(genres, stats), reference)
+    return realism_table(zip(genres, (piece_stats(item_joints(item)) for item in items)), reference)
 
 
 def song_realism(pipe, songs: list[SongEntry], options: SamplingOptions | None, reference: dict[str, RealismStats],
