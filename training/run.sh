@@ -25,7 +25,7 @@ GENRE_POWER=${LODGE_GENRE_POWER:-0.25}  # the global network's genres nearer equ
 SPEED=${LODGE_SPEED_CONDITION:-1}  # both networks are told each example's speed (from session 13; training/README.md)
 X0_SPEED=${LODGE_X0_SPEED_WEIGHT:-0.02}  # the local network matches the size of each example's motion (from session 14; training/README.md)
 STRETCH=${LODGE_TIME_STRETCH:-1.5}  # half the examples played up to 1.5x faster or slower (local from session 15, global from 16; training/README.md)
-MUSIC_JITTER=${LODGE_MUSIC_JITTER:-0.5}  # the global network's music shifted per example, so it cannot recognise a song by its sound (from session 19; training/README.md)
+MUSIC_JITTER=${LODGE_MUSIC_JITTER:-0.5}  # each example's music shifted, so a network cannot recognise a song by its sound (global from session 19, local from 20; training/README.md)
 DISC=${LODGE_DISC_WEIGHT:-0}  # the local discriminator: off on this run, no setting has helped yet (training/README.md)
 GLOBAL_GUIDANCE=${LODGE_GLOBAL_GUIDANCE:-4}  # the merged checkpoint's guidance weight for the primitives (training/README.md)
 SPEED_GUIDANCE=${LODGE_SPEED_GUIDANCE:-4}  # the merged checkpoint's guidance weight on the speed (training/README.md: 4 passed the most on both sets at the session-13 stop)
@@ -46,7 +46,8 @@ start() {
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
     local batch=64 extra=()
-    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER" --music-jitter "$MUSIC_JITTER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED"); fi
+    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED"); fi
+    extra+=(--music-jitter "$MUSIC_JITTER")
     if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
       --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
