@@ -118,7 +118,8 @@ def load_checkpoint(path: PathLike, device: Union[str, torch.device] = "cpu") ->
         )
 
     models = []
-    fresh = (LocalDenoiser.from_lodge_config(cfg, normalizer.data_min, normalizer.data_max),
+    local_space = normalizer.for_network(cfg.local)
+    fresh = (LocalDenoiser.from_lodge_config(cfg, local_space.data_min, local_space.data_max),
              GlobalDenoiser.from_lodge_config(cfg))
     for model, name in zip(fresh, (LOCAL_FILE, GLOBAL_FILE)):
         try:

@@ -128,6 +128,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--prim-motion-gain", type=float, default=None,
                        help="global stage: denoise primitives with their motion about their mean pose amplified by "
                             "this factor (a trained network is switched to it; default: the network's own, 1 for a new one)")
+    train.add_argument("--root-range", type=float, default=None,
+                       help="local stage: denoise the horizontal root within +-M metres instead of the motion normaliser's "
+                            "range (a trained network is switched to it; default: the network's own)")
     train.add_argument("--root-weight", type=float, default=1.0,
                        help="how much more the horizontal root's error counts in the x0 terms than another dimension's")
     train.add_argument("--disc-weight", type=float, default=None,
@@ -266,7 +269,7 @@ def _train(args: argparse.Namespace) -> int:
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         cue_mismatch_prob=args.cue_mismatch, music_jitter=args.music_jitter,
         prim_motion_gain=args.prim_motion_gain, prim_step_weight=args.prim_step_weight,
-        speed_condition=args.speed_condition,
+        root_range=args.root_range, speed_condition=args.speed_condition,
         **{name: value for name, value in (("disc_weight", args.disc_weight), ("disc_r1", args.disc_r1),
                                            ("disc_max_t", args.disc_max_t)) if value is not None},
     )

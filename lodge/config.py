@@ -71,11 +71,22 @@ class NetConfig:
     # example; at sampling the genre's typical speed times the request's energy), beside the genre
     # (lodge.models.speed). Off for networks trained before it.
     speed_condition: bool = False
+    # Local network only: in the space the network denoises, the horizontal root (x, z) maps
+    # centre +- root_range metres onto [-1, 1] instead of the motion normaliser's range
+    # (lodge.motion.Normalizer.for_network). That range is the farthest any training segment travels
+    # (5.3 m), which made the root's typical value a tenth of a rotation number's: at t = 5 the noise
+    # still hid it by 10 cm a frame, and the network's root came out wobbling by 7 cm (session 20).
+    # None = the motion normaliser's range (networks trained before it).
+    root_range: float | None = None
 
     def __post_init__(self) -> None:
         self.prim_motion_gain = float(self.prim_motion_gain)
         if self.prim_motion_gain <= 0:
             raise ValueError(f"prim_motion_gain must be positive, got {self.prim_motion_gain}")
+        if self.root_range is not None:
+            self.root_range = float(self.root_range)
+            if not self.root_range > 0:
+                raise ValueError(f"root_range must be positive or None, got {self.root_range}")
         if self.skip_input and self.latent_skip:
             raise ValueError("choose one of skip_input and latent_skip")
         if self.overlap_unpatch and (self.patch < 2 or self.patch % 2):

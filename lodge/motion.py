@@ -13,7 +13,7 @@ import torch
 
 from .constants import (
     ANKLE_CONTACT_HEIGHT, CONTACT_SLICE, FOOT_JOINTS, MIRROR_CONTACTS, MIRROR_JOINTS, MOTION_DIM,
-    N_JOINTS, ROOT_SLICE, ROOT_Y, ROT_SLICE, TOE_CONTACT_HEIGHT,
+    N_JOINTS, ROOT_SLICE, ROOT_X, ROOT_Y, ROOT_Z, ROT_SLICE, TOE_CONTACT_HEIGHT,
 )
 from .rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 from .skeleton import forward_kinematics, rest_joints
@@ -149,6 +149,23 @@ class Normalizer:
             return torch.where(torch.as_tensor(held, device=x.device), lo_t.expand_as(out), out) if held.any() else out
         out = (x + 1.0) * 0.5 * scale + lo
         return np.where(held, lo.astype(out.dtype), out) if held.any() else out
+
+    def with_root_range(self, half_range: float | None) -> "Normalizer":
+        """A copy whose horizontal root (x, z) maps its centre +- ``half_range`` metres onto [-1, 1]
+        (the centre of the fitted range kept), so that the root's normalised values grow by the fitted
+        half range / ``half_range``; None returns this normaliser itself."""
+        if half_range is None:
+            return self
+        lo, hi = self.data_min.copy(), self.data_max.copy()
+        for dim in (ROOT_X, ROOT_Z):
+            centre = 0.5 * (float(lo[dim]) + float(hi[dim]))
+            lo[dim], hi[dim] = centre - half_range, centre + half_range
+        return Normalizer(lo, hi, self.eps)
+
+    def for_network(self, net) -> "Normalizer":
+        """The space a network denoises in: this normaliser with the network's ``root_range``
+        (:class:`lodge.config.NetConfig`)."""
+        return self.with_root_range(getattr(net, "root_range", None))
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""

@@ -642,6 +642,59 @@ def test_a_local_network_switched_to_overlap_unpatching_keeps_its_answers_where_
         torch.testing.assert_close(rebuilt.eval()(**inputs), after)
 
 
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_local_network_switched_to_a_root_range_gives_the_same_motion_for_the_same_motion(normalizer, overlap):
+    from lodge.constants import ROOT_X, ROOT_Z
+
+    cfg = LodgeConfig.tiny_patched(GENRES)
+    cfg.local.cue_input, cfg.local.latent_skip, cfg.local.overlap_unpatch = True, True, overlap
+    net = local_model(cfg, normalizer)
+    inputs = local_inputs(frames=32)
+    cue_values, cue_mask = torch.randn(2, 32, MOTION_DIM) * 0.5, torch.rand(2, 32) < 0.3
+    old, new = normalizer, normalizer.with_root_range(0.5)
+    gain = torch.ones(MOTION_DIM)
+    gain[[ROOT_X, ROOT_Z]] = torch.as_tensor(old._scale()[[ROOT_X, ROOT_Z]] / new._scale()[[ROOT_X, ROOT_Z]])
+    assert float(gain[ROOT_X]) > 1.5  # the tiny normaliser's root spans more than +-0.5 m
+    # The same motion (noisy input and cues) given in the new space: the root's numbers grow by the gain.
+    torch.testing.assert_close(new.normalize(old.denormalize(inputs["x_t"])), inputs["x_t"] * gain, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        before = old.denormalize(net(**inputs, cue_values=cue_values, cue_mask=cue_mask))
+        net.set_root_range(0.5, normalizer)
+        after = new.denormalize(net(**dict(inputs, x_t=inputs["x_t"] * gain), cue_values=cue_values * gain, cue_mask=cue_mask))
+    assert net.net.root_range == 0.5
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(net.normalizer_min, torch.as_tensor(new.data_min))
+    # Built from its config with the space's range (as a checkpoint loads it), it gives the same answers.
+    rebuilt = LocalDenoiser.from_lodge_config(replace_local(cfg, net.net), new.data_min, new.data_max)
+    rebuilt.load_weights(net.state_dict())
+    with torch.no_grad():
+        again = rebuilt.eval()(**dict(inputs, x_t=inputs["x_t"] * gain), cue_values=cue_values * gain, cue_mask=cue_mask)
+    torch.testing.assert_close(new.denormalize(again), after)
+
+
+def replace_local(cfg: LodgeConfig, net) -> LodgeConfig:
+    """A copy of ``cfg`` with ``net`` as its local network's config."""
+    out = LodgeConfig.from_dict(cfg.to_dict())
+    out.local = net
+    return out
+
+
+def test_a_root_range_keeps_the_centre_and_must_be_positive(normalizer):
+    from lodge.config import NetConfig
+    from lodge.constants import ROOT_X, ROOT_Y, ROOT_Z
+
+    narrow = normalizer.with_root_range(1.0)
+    for dim in (ROOT_X, ROOT_Z):
+        assert narrow.data_max[dim] - narrow.data_min[dim] == pytest.approx(2.0)
+        assert narrow.data_max[dim] + narrow.data_min[dim] == pytest.approx(normalizer.data_max[dim] + normalizer.data_min[dim], abs=1e-6)
+    others = [d for d in range(MOTION_DIM) if d not in (ROOT_X, ROOT_Z)]
+    assert np.array_equal(narrow.data_min[others], normalizer.data_min[others]) and ROOT_Y in others
+    assert normalizer.with_root_range(None) is normalizer
+    assert normalizer.for_network(NetConfig(d_model=32, n_heads=2)) is normalizer
+    with pytest.raises(ValueError, match="root_range"):
+        NetConfig(d_model=32, n_heads=2, root_range=0.0)
+
+
 def test_a_global_network_switched_to_overlap_unpatching_keeps_its_answers_where_tokens_agree():
     cfg = LodgeConfig.tiny_patched(GENRES)
     plain = global_model(cfg)

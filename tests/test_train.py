@@ -238,6 +238,30 @@ def test_a_run_switches_to_overlap_unpatching_and_resumes_with_it(corpus, tmp_pa
     again.run()
 
 
+def test_a_local_run_switches_to_a_root_range_and_keeps_it(corpus, tmp_path):
+    from lodge.constants import ROOT_X
+
+    common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, stage="local")
+    out = str(tmp_path / "local")
+    Trainer(TrainSettings(out=out, steps=2, **common), log=lambda m: None).run()
+    assert load_checkpoint(out).cfg.local.root_range is None
+    run = Trainer(TrainSettings(out=out, steps=3, root_range=0.5, **common), log=lambda m: None)
+    assert run.step == 2 and run.model.net.root_range == run.ema.net.root_range == 0.5
+    assert run.local_space.data_max[ROOT_X] - run.local_space.data_min[ROOT_X] == pytest.approx(1.0)
+    motion = run.next_batch()[0]
+    assert motion[..., ROOT_X].abs().max() > 1.0  # the crops travel farther than 0.5 m: beyond [-1, 1] now
+    run.run()
+    ckpt = load_checkpoint(out)
+    assert ckpt.cfg.local.root_range == 0.5
+    torch.testing.assert_close(ckpt.local.normalizer_max, torch.as_tensor(run.local_space.data_max))
+    again = Trainer(TrainSettings(out=out, steps=4, **common), log=lambda m: None)  # resumes in the same space
+    assert again.step == 3 and again.local_space.data_max[ROOT_X] == run.local_space.data_max[ROOT_X]
+    again.run()
+    # A new network is built in the space it is asked for.
+    fresh = Trainer(TrainSettings(out=str(tmp_path / "fresh"), steps=1, root_range=0.5, **common), log=lambda m: None)
+    assert fresh.cfg.local.root_range == fresh.model.net.root_range == 0.5
+
+
 def test_a_global_run_switches_to_a_primitive_motion_gain_and_keeps_it(corpus, tmp_path):
     common = dict(data=str(corpus), preset="tiny_patched", batch_size=4, save_every=1000, stage="global")
     out = str(tmp_path / "global")

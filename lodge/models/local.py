@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import LodgeConfig, NetConfig
-from ..constants import MOTION_DIM, MUSIC_DIM
+from ..constants import MOTION_DIM, MUSIC_DIM, ROOT_X, ROOT_Z
+from ..motion import Normalizer
 from .component import ComponentMixin
 from .genre import GenreConditionMixin
 from .speed import SpeedConditionMixin
@@ -155,6 +156,36 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, SpeedConditionMixin, nn
         self.net.__post_init__()  # the same check as a config that asks for it
         self.motion_out = widen_for_overlap(self.motion_out, self.patch, MOTION_DIM)
         self.foot.add_overlap()
+
+    def set_root_range(self, root_range: float | None, normalizer: Normalizer) -> None:
+        """Denoise in a space whose horizontal root spans ``root_range`` metres either side
+        (:attr:`NetConfig.root_range`; None: the motion ``normalizer``'s own range), keeping what the
+        network computes: the input layer's root columns (noisy motion and cue values) are divided by
+        the root's gain and the output layers' root rows multiplied by it, so that motion whose root is
+        given in the new space comes out the same, in the new space. Only the noise is new: the same
+        diffusion noise now hides the root that much less, which training from here on learns."""
+        old, new = normalizer.for_network(self.net), normalizer.with_root_range(root_range)
+        dims = [ROOT_X, ROOT_Z]
+        gain = torch.as_tensor(old._scale()[dims] / new._scale()[dims], dtype=torch.float32)  # new = gain * old
+        frame_in = self.motion_in.in_features // self.patch
+        in_cols = [k * frame_in + d for k in range(self.patch) for d in dims]
+        gains_in = gain.repeat(self.patch)
+        if self.cue_input:
+            in_cols += [k * frame_in + MOTION_DIM + d for k in range(self.patch) for d in dims]
+            gains_in = gains_in.repeat(2)
+        with torch.no_grad():
+            self.motion_in.weight[:, in_cols] /= gains_in.to(self.motion_in.weight)
+            for layer in (self.motion_out, self.foot.out):
+                frames = layer.out_features // MOTION_DIM
+                rows = [k * MOTION_DIM + d for k in range(frames) for d in dims]
+                g = gain.repeat(frames).to(layer.weight)
+                layer.weight[rows] *= g[:, None]
+                layer.bias[rows] *= g
+            space = new
+            self.normalizer_min.copy_(torch.as_tensor(space.data_min))
+            self.normalizer_max.copy_(torch.as_tensor(space.data_max))
+        self.net.root_range = None if root_range is None else float(root_range)
+        self.net.__post_init__()
 
     def _with_cues(self, x_t: torch.Tensor, cue_values: torch.Tensor | None, cue_mask: torch.Tensor | None) -> torch.Tensor:
         """The per-frame input: x_t alone, or [x_t, cue values masked, mask] for cue-input networks."""

@@ -155,7 +155,7 @@ def sample_segments(
     """
     options = resolve_options(models, options)
     s, dev = cues.num_segments, models.device
-    normalizer = models.normalizer
+    normalizer = models.normalizer.for_network(models.cfg.local)  # the space the local network denoises in
     to_t = lambda a: torch.as_tensor(a, device=dev)  # noqa: E731
     hard_v = normalizer.normalize(to_t(cues.hard_values))
     soft_v = normalizer.normalize(to_t(cues.soft_values))

@@ -104,6 +104,10 @@ class TrainSettings:
     # (NetConfig.prim_motion_gain); a new network is built with it, a trained one switched to it. None:
     # the network's own (1 for a new one).
     prim_motion_gain: float | None = None
+    # Local stage: denoise with the horizontal root spanning this many metres either side
+    # (NetConfig.root_range); a new network is built with it, a trained one switched to it
+    # (LocalDenoiser.set_root_range). None: the network's own (the motion normaliser's range for a new one).
+    root_range: float | None = None
     # Local stage: share of the samples with cues whose noisy input, beside each cue, shows the same
     # dance some frames away (lodge.train.cue_mismatch), so the network learns to meet a cue its own
     # frames disagree with, as they do at sampling; 0 = off.
@@ -276,7 +280,11 @@ class Trainer:
             self.normalizer = Normalizer.fit(normalizer_samples(self.tracks, self.rng, canonical=settings.canonical_heading))
             music = np.concatenate([t.music for t in self.tracks])
             self.music_mean, self.music_std = music.mean(0), music.std(0) + 1e-6
-            local = LocalDenoiser.from_lodge_config(self.cfg, self.normalizer.data_min, self.normalizer.data_max)
+            if settings.stage == "local" and settings.root_range is not None:
+                self.cfg.local.root_range = float(settings.root_range)
+                self.cfg.local.__post_init__()
+            space = self.normalizer.for_network(self.cfg.local)
+            local = LocalDenoiser.from_lodge_config(self.cfg, space.data_min, space.data_max)
             glob = GlobalDenoiser.from_lodge_config(self.cfg)
         self.other = (glob if settings.stage != "global" else local).to(self.device).eval()
         self.model = (glob if settings.stage == "global" else local).to(self.device).train()
@@ -298,6 +306,8 @@ class Trainer:
             self._add_speed_condition()
         if settings.prim_motion_gain is not None and settings.stage == "global":
             self._set_prim_motion_gain(settings.prim_motion_gain)
+        if settings.root_range is not None and settings.stage == "local":
+            self._set_root_range(settings.root_range)
         # What the training step calls: the network itself, or its DDP wrapper under torchrun.
         self.forward_model = self.model if self.world == 1 else DistributedDataParallel(self.model)
         # Each process draws its own batches and noise (after the shared initialisation above).
@@ -390,6 +400,29 @@ class Trainer:
             net.prim_motion_gain = float(gain)
             net.__post_init__()  # the same check as a config that asks for it
         self.log(f"[global] primitives denoised with their motion amplified {gain:g}x from here on")
+
+    def _set_root_range(self, root_range: float) -> None:
+        """Switch the local network (and its EMA copy) to denoise with this root range from here on
+        (:meth:`LocalDenoiser.set_root_range`); the optimiser starts afresh on the layers it rescales."""
+        if self.cfg.local.root_range == float(root_range):
+            return
+        before = self.cfg.local.root_range
+        for model in (self.model, self.ema):
+            model.set_root_range(root_range, self.normalizer)
+        rescaled = {id(p) for layer in (self.model.motion_in, self.model.motion_out, self.model.foot.out)
+                    for p in layer.parameters()}
+        for group in self.opt.param_groups:
+            for p in group["params"]:
+                if id(p) in rescaled:
+                    self.opt.state.pop(p, None)
+        self.cfg.local.root_range = float(root_range)
+        self.log(f"[local] horizontal root denoised within +-{root_range:g} m from here on (was "
+                 f"{'the normaliser range' if before is None else f'+-{before:g} m'}; input and output layers rescaled)")
+
+    @property
+    def local_space(self) -> Normalizer:
+        """The space the local network denoises motion in (:meth:`Normalizer.for_network`)."""
+        return self.normalizer.for_network(self.cfg.local)
 
     @property
     def prim_space(self) -> PrimitiveNormalizer:
@@ -514,7 +547,7 @@ class Trainer:
         picks = self._picks()
         ex = [local_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading, max_stretch=self.s.time_stretch)
               for i in picks]
-        motion = self.normalizer.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
+        motion = self.local_space.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)
         weight = torch.as_tensor(np.stack([e[3] for e in ex]), device=self.device)
         return motion, self._music([e[1] for e in ex]), genre, weight, self._speeds([e[4] for e in ex])
@@ -605,7 +638,7 @@ class Trainer:
             x_t[:, -HARD_GUIDE:] = motion[:, -HARD_GUIDE:]
         pred = self.forward_model(x_t, t, music, genre, self._drop_mask(b), cue_values=motion, cue_mask=cue_mask,
                                   genre_drop=self._genre_drop(b), **({} if speed is None else {"speed": speed}))
-        losses = diffusion_losses(pred, motion, self.normalizer, frame_weight=weight, fk_samples=self._fk_samples(b),
+        losses = diffusion_losses(pred, motion, self.local_space, frame_weight=weight, fk_samples=self._fk_samples(b),
                                   weights=self._loss_weights(), root_weight=self.s.root_weight)
         total = losses["total"]
         judged = t < self.s.disc_max_t
@@ -631,11 +664,12 @@ class Trainer:
         the foot-contact labels blanked. Real motion has exactly orthonormal rotations and 0/1
         contacts, a network's raw output neither; left in, they would let a discriminator tell real
         from fake by them alone, which teaches the network nothing about how a dance moves."""
-        data = self.normalizer.denormalize(motion)
+        space = self.local_space
+        data = space.denormalize(motion)
         rot = data[..., ROT_SLICE].reshape(*data.shape[:-1], -1, 6)
         valid = matrix_to_rotation_6d(rotation_6d_to_matrix(rot)).reshape(*data.shape[:-1], -1)
         data = torch.cat([torch.zeros_like(data[..., CONTACT_SLICE]), data[..., ROOT_SLICE], valid], dim=-1)
-        return self.normalizer.normalize(data)
+        return space.normalize(data)
 
     def _optimise(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
