@@ -17,6 +17,8 @@ WORK=runs/long
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
+ROOT_RANGE=${LODGE_ROOT_RANGE:-1.0}  # the local network denoises the horizontal root within +-1 m (from session 20; training/README.md)
+LOCAL_ROOT_WEIGHT=${LODGE_LOCAL_ROOT_WEIGHT:-0.4}  # ... so its error, 5.3x larger there, counts 0.4x: as much per metre as the 10x did before
 GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null genre, for genre guidance (training/README.md)
 # Both stages get --overlap-unpatch: each network cross-fades its tokens (training/README.md).
 PRIM_GAIN=${LODGE_PRIM_MOTION_GAIN:-5}  # the global network denoises primitives with their motion amplified 5x (training/README.md)
@@ -45,12 +47,12 @@ start() {
       cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
-    local batch=64 extra=()
-    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED"); fi
+    local batch=64 extra=() root_weight=$ROOT_WEIGHT
+    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE"); root_weight=$LOCAL_ROOT_WEIGHT; fi
     extra+=(--music-jitter "$MUSIC_JITTER")
     if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$ROOT_WEIGHT" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
+      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$root_weight" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, log $WORK/$stage.log)"
