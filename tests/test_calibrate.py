@@ -99,6 +99,13 @@ def test_search_finds_a_power_law_factor_and_keeps_the_best_when_nothing_respond
     bounded = Search((0.4, 2.0), response=0.5, min_response=0.15)
     bounded.tried.append((1.0, 100.0))
     assert bounded.next() == 0.4
+    # Measured on both sides of the target, the next factor lies between the two nearest it (the
+    # session-20 breaker: the secant through the last two, both too slow, gave 1.23).
+    bracketed = Search((0.25, 2.0), response=0.45, min_response=0.15)
+    bracketed.tried += [(1.0, 1.24), (0.536, 0.704), (0.788, 0.837)]
+    factor = bracketed.next()
+    assert 0.788 < factor < 1.0
+    assert factor == pytest.approx(0.788 * math.exp(math.log(1 / 0.837) * math.log(1 / 0.788) / math.log(1.24 / 0.837)))
 
 
 def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_checkpoint):

@@ -117,8 +117,26 @@ class Search:
     tried: list[tuple[float, float]] = field(default_factory=list)  # (factor, measured / target)
 
     def next(self) -> float:
-        """The next factor to try after the measurements so far."""
+        """The next factor to try after the measurements so far.
+
+        Once factors on both sides of the target have been measured, the secant goes through the two
+        nearest it, one on either side, and the answer stays between them: the last factor of a search
+        is not measured, and a secant through two factors below the target once extrapolated the
+        breaker's told speed to 1.23, beyond a factor already measured too fast (1.0, with 4.6 % of its
+        frames above the real 99th percentile; session 20)."""
         factor, ratio = self.tried[-1]
+        lo, hi = self.bounds
+        below = [(f, r) for f, r in self.tried if r < 1.0]
+        above = [(f, r) for f, r in self.tried if r > 1.0]
+        if below and above:
+            f0, r0 = min(below, key=lambda fr: -math.log(fr[1]))  # the nearest the target from below
+            f1, r1 = min(above, key=lambda fr: math.log(fr[1]))  # ... and from above
+            if abs(math.log(f1 / f0)) > 1e-6:
+                slope = math.log(r1 / r0) / math.log(f1 / f0)
+                if slope < self.min_response:
+                    return self.best()
+                guess = f0 * math.exp(-math.log(r0) / slope)
+                return float(np.clip(guess, min(f0, f1), max(f0, f1)))
         slope = self.response
         earlier = [(f, r) for f, r in self.tried[:-1] if abs(math.log(f / factor)) > 1e-6]
         if earlier:  # the secant through the latest measurement and the latest at another factor
@@ -126,7 +144,6 @@ class Search:
             slope = math.log(ratio / r0) / math.log(factor / f0)
         if slope < self.min_response:
             return self.best()
-        lo, hi = self.bounds
         return float(np.clip(factor * math.exp(-math.log(ratio) / slope), lo, hi))
 
     def settled(self, factor: float) -> bool:
