@@ -20,7 +20,6 @@ run; without one the shipped default is used. A diagnostic, not a bar.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,10 +27,11 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lodge.data.dataset import load_corpus  # noqa: E402
+from checkpoint_rows import parse_args, split_and_pipelines  # noqa: E402
+
 from lodge.evaluate.data import features_from_music, item_joints  # noqa: E402
-from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline  # noqa: E402
 from lodge.sampling import SamplingOptions  # noqa: E402
 
 SLOW_SIGMA = 8.0  # frames: -3 dB near 0.7 Hz
@@ -47,17 +47,8 @@ def pelvis_travel(joints: np.ndarray, sigma: float = 0.0) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="a built corpus (its test split is used)")
-    parser.add_argument("--checkpoint", nargs="+", default=[str(DEFAULT_CHECKPOINT)], help="one row per checkpoint")
-    parser.add_argument("--genres", nargs="+", default=None, help="default: every genre of the test split")
-    parser.add_argument("--items", type=int, default=3, help="test items danced per genre")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
-    items = load_corpus(args.data, "test")
-    genres = args.genres or sorted({it.genre for it in items})
-    pipes = {path: LodgePipeline.from_pretrained(path, device="cpu") for path in args.checkpoint}
+    args = parse_args(__doc__.split("\n")[0])
+    items, genres, pipes = split_and_pipelines(args)
     print("genre     checkpoint                         travel (mm/frame)   slow (mm/frame)   no lock   travel ratio")
     for genre in genres:
         chosen = [it for it in items if it.genre == genre][: args.items]

@@ -20,18 +20,18 @@ run; without one the shipped default is used. A diagnostic, not a bar: the reali
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install needed
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lodge.data.dataset import load_corpus  # noqa: E402
+from checkpoint_rows import parse_args, split_and_pipelines  # noqa: E402
+
 from lodge.evaluate.data import features_from_music, item_joints  # noqa: E402
 from lodge.metrics.realism import body_frame_speeds  # noqa: E402
-from lodge.pipeline import DEFAULT_CHECKPOINT, LodgePipeline  # noqa: E402
 from lodge.sampling import SamplingOptions  # noqa: E402
 
 
@@ -41,17 +41,8 @@ def frame_travel(joints: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="a built corpus (its test split is used)")
-    parser.add_argument("--checkpoint", nargs="+", default=[str(DEFAULT_CHECKPOINT)], help="one row per checkpoint")
-    parser.add_argument("--genres", nargs="+", default=None, help="default: every genre of the test split")
-    parser.add_argument("--items", type=int, default=3, help="test items danced per genre")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
-    items = load_corpus(args.data, "test")
-    genres = args.genres or sorted({it.genre for it in items})
-    pipes = {path: LodgePipeline.from_pretrained(path, device="cpu") for path in args.checkpoint}
+    args = parse_args(__doc__.split("\n")[0])
+    items, genres, pipes = split_and_pipelines(args)
     print("genre     checkpoint                       p99 gen / real   max gen / real   > real p99   > real max")
     for genre in genres:
         chosen = [it for it in items if it.genre == genre]

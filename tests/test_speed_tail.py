@@ -1,13 +1,10 @@
 """benchmarks/speed_tail.py: per-frame body travel, and one row per checkpoint on a small corpus."""
 import importlib.util
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from fixtures.corpus import sine_dance, write_corpus
+from fixtures.benchmark_run import run_on_two_genres
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("speed_tail", ROOT / "benchmarks" / "speed_tail.py")
@@ -25,12 +22,6 @@ def test_frame_travel_is_the_mean_joint_move_root_included():
 
 
 def test_prints_one_row_per_genre_and_checkpoint(tmp_path, tiny_checkpoint):
-    items = [("salsa", sine_dance(300, 1.0, seed=0)), ("breaking", sine_dance(300, 2.0, seed=1))]
-    corpus = write_corpus(tmp_path / "corpus", items + items, n_train=2)
-    candidate = tmp_path / "candidate"
-    shutil.copytree(tiny_checkpoint, candidate)
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_tail.py"), "--data", str(corpus),
-                          "--checkpoint", str(tiny_checkpoint), str(candidate), "--items", "1"],
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = run_on_two_genres("speed_tail.py", tmp_path, tiny_checkpoint)
     rows = [line for line in out.splitlines() if line.startswith(("salsa", "breaking"))]
     assert len(rows) == 4 and all("%" in row for row in rows)
