@@ -31,15 +31,13 @@ def root_relative(joints) -> np.ndarray:
 
 def frame_speeds(joints, fps: float = FPS) -> np.ndarray:
     """(T - 1,) mean over joints of |d(joint - pelvis)/dt| in m/s between each frame and the next."""
-    rel = root_relative(joints)
-    return np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(axis=-1) * fps
+    return body_frame_speeds(root_relative(joints), fps)
 
 
 def body_frame_speeds(joints, fps: float = FPS) -> np.ndarray:
     """(T - 1,) mean over joints of |d joint / dt| in m/s, the root's travel included (a dash across the
     floor counts, as it does to the eye)."""
-    joints = np.asarray(joints, np.float64)
-    return np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(axis=-1) * fps
+    return np.linalg.norm(np.diff(as_joints(joints), axis=0), axis=-1).mean(axis=-1) * fps
 
 
 def root_relative_speed(joints, fps: float = FPS) -> float:

@@ -181,9 +181,8 @@ class LocalDenoiser(ComponentMixin, GenreConditionMixin, SpeedConditionMixin, nn
                 g = gain.repeat(frames).to(layer.weight)
                 layer.weight[rows] *= g[:, None]
                 layer.bias[rows] *= g
-            space = new
-            self.normalizer_min.copy_(torch.as_tensor(space.data_min))
-            self.normalizer_max.copy_(torch.as_tensor(space.data_max))
+            self.normalizer_min.copy_(torch.as_tensor(new.data_min))
+            self.normalizer_max.copy_(torch.as_tensor(new.data_max))
         self.net.root_range = None if root_range is None else float(root_range)
         self.net.__post_init__()
 
