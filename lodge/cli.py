@@ -199,6 +199,8 @@ def _build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--energy-target", type=float, help="the primitives' energy sought, times the real primitives'")
     cal.add_argument("--fast-share-limit", type=float, help="the share of the dance's frames allowed faster than "
                      "the real dancers' 99th percentile")
+    cal.add_argument("--peak-percentile", type=float, help="the percentile of the dance's frame speeds held "
+                     "at or below the real dancers' fastest frame")
     cal.add_argument("--rounds", type=int, help="measurements per factor and genre")
     cal.add_argument("--seed", type=int)
     cal.add_argument("--factors", nargs="+", choices=CALIBRATION_KEYS, default=list(CALIBRATION_KEYS),
@@ -227,7 +229,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         pipe.cfg.genre_calibration = None
     given = {name: getattr(args, name) for name in
              ("primitive_items", "primitive_seconds", "speed_items", "speed_seconds", "energy_target",
-              "fast_share_limit", "rounds", "seed")}
+              "fast_share_limit", "peak_percentile", "rounds", "seed")}
     settings = CalibrationSettings(**{name: value for name, value in given.items() if value is not None})
     with torch.no_grad():
         result = calibrate(pipe, load_corpus(args.data, "train"), settings, genres=args.genres, factors=args.factors,

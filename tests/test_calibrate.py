@@ -69,9 +69,10 @@ def test_targets_hold_the_real_dancers_fast_frame_speed_and_settings_are_checked
     speeds = np.concatenate([body_frame_speeds(item_joints(it)) for it in items])
     assert target.fast_speed == pytest.approx(np.percentile(speeds, 99))
     assert target.speed < target.fast_speed < speeds.max() + 1e-9
+    assert target.peak_speed == pytest.approx(speeds.max())  # whips are held to the fastest real frame
     relative = np.concatenate([frame_speeds(item_joints(it)) for it in items])
     assert target.fast_speed != pytest.approx(np.percentile(relative, 99))
-    for bad in ({"fast_share_limit": 0.0}, {"fast_share_limit": 1.5}, {"energy_target": 0.0}):
+    for bad in ({"fast_share_limit": 0.0}, {"fast_share_limit": 1.5}, {"energy_target": 0.0}, {"peak_percentile": 101}):
         with pytest.raises(ValueError):
             CalibrationSettings(**bad)
 
