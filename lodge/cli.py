@@ -185,8 +185,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "null genre; default: the local checkpoint's setting)")
     from .config import CALIBRATION_KEYS
 
-    cal = sub.add_parser("calibrate", help="find each genre's speed and global guidance factors on training music "
-                                           "and write them into a checkpoint's config.json (lodge.train.calibrate)")
+    cal = sub.add_parser("calibrate", help="find each genre's speed and global guidance factors on training dances "
+                                           "(new music on their beats) and write them into a checkpoint's config.json "
+                                           "(lodge.train.calibrate)")
     cal.add_argument("--checkpoint", required=True, help="the checkpoint directory to calibrate (changed in place)")
     cal.add_argument("--data", required=True, help="a built corpus (its training split is used)")
     cal.add_argument("--genres", nargs="*", default=None, help="only these genres (default: all the checkpoint knows)")
@@ -201,6 +202,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      "the real dancers' 99th percentile")
     cal.add_argument("--peak-percentile", type=float, help="the percentile of the dance's frame speeds held "
                      "at or below the real dancers' fastest frame")
+    cal.add_argument("--training-music", dest="fresh_music", action="store_false", default=None,
+                     help="measure on the training items' own music instead of fresh renderings on their beats")
     cal.add_argument("--rounds", type=int, help="measurements per factor and genre")
     cal.add_argument("--seed", type=int)
     cal.add_argument("--factors", nargs="+", choices=CALIBRATION_KEYS, default=list(CALIBRATION_KEYS),
@@ -229,7 +232,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         pipe.cfg.genre_calibration = None
     given = {name: getattr(args, name) for name in
              ("primitive_items", "primitive_seconds", "speed_items", "speed_seconds", "energy_target",
-              "fast_share_limit", "peak_percentile", "rounds", "seed")}
+              "fast_share_limit", "peak_percentile", "fresh_music", "rounds", "seed")}
     settings = CalibrationSettings(**{name: value for name, value in given.items() if value is not None})
     with torch.no_grad():
         result = calibrate(pipe, load_corpus(args.data, "train"), settings, genres=args.genres, factors=args.factors,

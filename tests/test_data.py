@@ -147,6 +147,25 @@ def test_synth_music_beats_land_on_the_grid():
     assert desc1 != desc and not np.allclose(other, wave)
 
 
+def test_fresh_music_is_new_music_on_the_items_own_beats():
+    from lodge.audio import MARK_COLUMNS, music_features
+    from lodge.data.beats import beat_alignment_score
+    from lodge.data.dataset import CorpusItem
+    from lodge.data.music_synth import fresh_music, synthesize
+
+    grid = np.arange(30, 450, 20.0)
+    music = music_features(synthesize(grid, 450, "salsa", 0)[0]).features
+    item = CorpusItem(np.zeros((450, MOTION_DIM), np.float32), music, "salsa", "t", "t_p0_synth0")
+    fresh = fresh_music(item)
+    assert fresh.music.shape == music.shape and fresh.motion is item.motion and fresh.item_id == item.item_id
+    assert not np.allclose(fresh.music, music)  # other notes and instruments ...
+    beats = np.flatnonzero(fresh.music[:, MARK_COLUMNS[1]] > 0.5)
+    old_beats = np.flatnonzero(music[:, MARK_COLUMNS[1]] > 0.5)
+    assert beat_alignment_score(old_beats, beats) > 0.7  # ... on the same beats (librosa may hear twice as many)
+    assert np.array_equal(fresh_music(item).music, fresh.music)  # deterministic
+    assert not np.allclose(fresh_music(item, seed=1).music, fresh.music)
+
+
 def test_retimed_dance_beats_land_on_music_beats(take):
     from lodge.data.beats import beat_alignment_score, kinematic_beats
     from lodge.data.retime import MAX_STRETCH, MIN_STRETCH, align_beats, time_map

@@ -10,14 +10,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
 import soundfile as sf
 
+from ..audio import MARK_COLUMNS, music_features
 from ..constants import FPS, SAMPLE_RATE
+from .dataset import CorpusItem
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SOUNDFONT_LICENSE = "FluidR3_GM.sf2 (Frank Wen), MIT license (Debian fluid-soundfont-gm)"
@@ -242,3 +245,22 @@ def synthesize(grid_frames: np.ndarray, n_frames: int, genre: str, variant: int,
     reverb = bool(variant % 2 == 0)
     desc["reverb"] = reverb
     return render_midi(pm, n_frames / FPS, reverb=reverb), desc
+
+
+# The corpus renders variants 0 and 1 of every synthesised piece; no network has heard a higher one.
+FRESH_VARIANT = 2
+
+
+def fresh_music(item: CorpusItem, seed: int = 0) -> CorpusItem:
+    """The item with new music: an arrangement no network trained on (variant ``FRESH_VARIANT``, drawn
+    from the item's id and ``seed``), rendered on the beats of the item's own music, whatever that
+    music was. The dance is kept, so what was measured on the item's music can be measured again on
+    music that is new to the networks, as a user's song is. Deterministic; needs fluidsynth."""
+    beats = np.flatnonzero(item.music[:, MARK_COLUMNS[1]] > 0.5).astype(np.float64)
+    if len(beats) < 2:  # no beat grid to play on: a steady 100 bpm
+        beats = np.arange(0.0, len(item), 0.6 * FPS)
+    wave, _ = synthesize(beats, len(item), item.genre, FRESH_VARIANT, seed=zlib.crc32(f"{item.item_id}/{seed}".encode()))
+    features = music_features(wave).features[: len(item)]
+    music = item.music.copy()
+    music[: len(features)] = features
+    return replace(item, music=music)
