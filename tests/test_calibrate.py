@@ -109,7 +109,7 @@ def test_search_finds_a_power_law_factor_and_keeps_the_best_when_nothing_respond
     assert factor == pytest.approx(0.788 * math.exp(math.log(1 / 0.837) * math.log(1 / 0.788) / math.log(1.24 / 0.837)))
 
 
-def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_checkpoint):
+def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_checkpoint, capsys):
     import shutil
 
     from lodge.cli import main
@@ -126,8 +126,15 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
                  "--energy-target", "1.1"]) == 0
     calibration = json.loads((ckpt / "config.json").read_text())["genre_calibration"]
     assert sorted(calibration) == sorted(GENRES)
-    for factors in calibration.values():
+    measured = {}  # genre -> the guidance factors the search tried (from its log)
+    for line in capsys.readouterr().out.splitlines():
+        if ": global guidance scale " in line and " -> " in line:
+            genre, rest = line.split(": global guidance scale ")
+            measured.setdefault(genre, []).append(float(rest.split()[0]))
+    for genre, factors in calibration.items():
         assert 0.25 <= factors["global_guidance_scale"] <= 4.0
+        # Every factor written was measured: none is the search's next, untried guess.
+        assert any(abs(math.log(factors["global_guidance_scale"] / f)) < 0.02 for f in measured[genre])
         # The tiny checkpoint's networks are not told a speed: its factor cannot move the dance.
         assert factors["local_speed_scale"] == 1.0
     loaded = load_checkpoint(ckpt)
