@@ -185,7 +185,8 @@ def _build_parser() -> argparse.ArgumentParser:
                             "null genre; default: the local checkpoint's setting)")
     from .config import CALIBRATION_KEYS
 
-    cal = sub.add_parser("calibrate", help="find each genre's speed and global guidance factors on training dances "
+    cal = sub.add_parser("calibrate", help="find each genre's genre guidance weight, speed and global guidance factors "
+                                           "on training dances "
                                            "(new music on their beats) and write them into a checkpoint's config.json "
                                            "(lodge.train.calibrate)")
     cal.add_argument("--checkpoint", required=True, help="the checkpoint directory to calibrate (changed in place)")
@@ -202,12 +203,16 @@ def _build_parser() -> argparse.ArgumentParser:
                      "the real dancers' 99th percentile")
     cal.add_argument("--peak-percentile", type=float, help="the percentile of the dance's frame speeds held "
                      "at or below the real dancers' fastest frame")
+    cal.add_argument("--genre-guidance-weights", type=float, nargs="+", help="the genre guidance weights tried, "
+                     "in order; the first that spreads the dance enough is kept")
+    cal.add_argument("--spread-target", type=float, help="the pose spread sought with genre guidance, times the "
+                     "real dancers'")
     cal.add_argument("--training-music", dest="fresh_music", action="store_false", default=None,
                      help="measure on the training items' own music instead of fresh renderings on their beats")
     cal.add_argument("--rounds", type=int, help="measurements per factor and genre")
     cal.add_argument("--seed", type=int)
     cal.add_argument("--factors", nargs="+", choices=CALIBRATION_KEYS, default=list(CALIBRATION_KEYS),
-                     help="which factors to search (the others keep the checkpoint's)")
+                     help="which weights and factors to search (the others keep the checkpoint's)")
     cal.add_argument("--reset", action="store_true", help="start from no calibration instead of the checkpoint's")
     return parser
 
@@ -232,7 +237,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         pipe.cfg.genre_calibration = None
     given = {name: getattr(args, name) for name in
              ("primitive_items", "primitive_seconds", "speed_items", "speed_seconds", "energy_target",
-              "fast_share_limit", "peak_percentile", "fresh_music", "rounds", "seed")}
+              "fast_share_limit", "peak_percentile", "genre_guidance_weights", "spread_target", "fresh_music", "rounds",
+              "seed")}
+    if given["genre_guidance_weights"] is not None:
+        given["genre_guidance_weights"] = tuple(given["genre_guidance_weights"])
     settings = CalibrationSettings(**{name: value for name, value in given.items() if value is not None})
     with torch.no_grad():
         result = calibrate(pipe, load_corpus(args.data, "train"), settings, genres=args.genres, factors=args.factors,

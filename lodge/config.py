@@ -105,8 +105,11 @@ class NetConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-CALIBRATION_KEYS = ("local_speed_scale", "global_guidance_scale")
+CALIBRATION_FACTORS = ("local_speed_scale", "global_guidance_scale")  # factors on a checkpoint-wide value
+CALIBRATION_WEIGHTS = ("genre_guidance_weight",)  # a genre's own weight in place of the checkpoint's
+CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS
 CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
+MAX_CALIBRATED_WEIGHT = 10.0  # a calibrated guidance weight above it is a broken calibration
 
 
 def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
@@ -115,9 +118,12 @@ def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
         raise ValueError(f"genre_calibration[{genre!r}]: unknown keys {sorted(unknown)} (known: {CALIBRATION_KEYS})")
     out = {k: float(v) for k, v in factors.items()}
     lo, hi = CALIBRATION_RANGE
-    bad = {k: v for k, v in out.items() if not lo <= v <= hi}
+    bad = {k: v for k, v in out.items() if k in CALIBRATION_FACTORS and not lo <= v <= hi}
     if bad:
         raise ValueError(f"genre_calibration[{genre!r}]: factors must lie in [{lo}, {hi}], got {bad}")
+    bad = {k: v for k, v in out.items() if k in CALIBRATION_WEIGHTS and not 0.0 <= v <= MAX_CALIBRATED_WEIGHT}
+    if bad:
+        raise ValueError(f"genre_calibration[{genre!r}]: weights must lie in [0, {MAX_CALIBRATED_WEIGHT:g}], got {bad}")
     return out
 
 
@@ -144,7 +150,8 @@ class LodgeConfig:
     # which the local stage then had to cover (training/README.md).
     global_pose_guidance_weight: float | None = None
     # Default classifier-free guidance weight on the genre (both stages): x0 gains
-    # w_g * (x0(genre) - x0(null genre)). 0 = off; only networks with a null genre can use more.
+    # w_g * (x0(genre) - x0(null genre)). 0 = off; only networks with a null genre can use more. A
+    # genre's calibrated "genre_guidance_weight" (genre_calibration) takes its place for that genre.
     genre_guidance_weight: float = 0.0
     # Default classifier-free guidance weight on the speed (each stage whose network has speed_condition):
     # x0 gains w_s * (x0(speed) - x0(no speed)). 0 = off.
@@ -197,6 +204,10 @@ class LodgeConfig:
             unknown = [g for g in self.genre_calibration if g not in self.genres]
             if unknown:
                 raise ValueError(f"genre_calibration names genres this model does not know: {unknown}")
+            guided = [g for g, c in self.genre_calibration.items() if c.get("genre_guidance_weight")]
+            if guided and not self.has_null_genre:
+                raise ValueError(f"genre_calibration guides {guided} on their genre, but the networks were trained "
+                                 "without genre dropout (no null genre)")
 
     def genre_speed(self, genre: int | str) -> float:
         """The typical speed (m/s) of a genre (index or name) that speed-conditioned networks are told."""
@@ -210,9 +221,18 @@ class LodgeConfig:
         return self.genres[self.genre_index(genre)] if isinstance(genre, str) else self.genres[int(genre)]
 
     def calibration(self, genre: int | str, key: str) -> float:
-        """A genre's (index or name) calibration factor ``key`` (see ``genre_calibration``); 1 when none."""
+        """A genre's (index or name) calibration factor ``key`` (see ``genre_calibration``); 1 when none.
+        (Its guidance weight: :meth:`genre_guidance`.)"""
+        if key not in CALIBRATION_FACTORS:
+            raise ValueError(f"{key!r} is not a calibration factor ({', '.join(CALIBRATION_FACTORS)})")
         name = self.genre_name(genre)
         return float((self.genre_calibration or {}).get(name, {}).get(key, 1.0))
+
+    def genre_guidance(self, genre: int | str) -> float:
+        """The genre guidance weight for a genre (index or name): its calibrated ``genre_guidance_weight``,
+        else the checkpoint's ``genre_guidance_weight``."""
+        name = self.genre_name(genre)
+        return float((self.genre_calibration or {}).get(name, {}).get("genre_guidance_weight", self.genre_guidance_weight))
 
     def told_speed(self, genre: int | str, stage: str = "local") -> float:
         """The speed (m/s) a stage's ("local" or "global") speed-conditioned network is told for a genre

@@ -37,6 +37,18 @@ def cosine_alphas_cumprod(num_steps: int, s: float = 0.008, max_beta: float = 0.
     return torch.cumprod(1.0 - betas, dim=0)
 
 
+def _any_nonzero(weight: "float | torch.Tensor") -> bool:
+    """Whether a guidance weight (one number or one per item) adds its term for any item."""
+    return bool(torch.as_tensor(weight).ne(0).any())
+
+
+def _per_item(weight: "float | torch.Tensor", like: torch.Tensor) -> "float | torch.Tensor":
+    """A guidance weight as a number, or (B,) as (B, 1, ...) to multiply a batch shaped like ``like``."""
+    if not isinstance(weight, torch.Tensor):
+        return float(weight)
+    return weight.to(device=like.device, dtype=like.dtype).reshape(-1, *[1] * (like.dim() - 1))
+
+
 def _broadcast(values: torch.Tensor, ndim: int) -> torch.Tensor:
     """(B,) -> (B, 1, ..., 1) with ``ndim`` dims in total."""
     return values.reshape(-1, *([1] * (ndim - 1)))
@@ -143,7 +155,7 @@ class GaussianDiffusion:
 
     # ----------------------------------------------------------------- reverse process
     def _guided_x0(self, denoise_fn: DenoiseFn, x: torch.Tensor, t: int, guidance_weight: float,
-                   genre_guidance_weight: float = 0.0, mean_guidance: Optional[tuple[int, float]] = None,
+                   genre_guidance_weight: "float | torch.Tensor" = 0.0, mean_guidance: Optional[tuple[int, float]] = None,
                    speed_guidance_weight: float = 0.0, guidance_scale: Optional[torch.Tensor] = None
                    ) -> torch.Tensor:
         """x0 = x0_c + (w - 1) (x0_c - x0_no_music) + w_g (x0_c - x0_null_genre) + w_s (x0_c - x0_no_speed),
@@ -153,14 +165,16 @@ class GaussianDiffusion:
         ``mean_guidance`` = (axis, w_m): the music term's mean over ``axis`` takes the weight w_m instead
         of w, and only what varies along the axis keeps w. ``guidance_scale`` (B,): each item's (w - 1)
         times its own factor (the genre calibration of :class:`lodge.config.LodgeConfig`); with
-        ``mean_guidance``, only the part that varies along the axis is scaled."""
+        ``mean_guidance``, only the part that varies along the axis is scaled. ``genre_guidance_weight``
+        may be one weight or (B,), each item's own (the genre branch runs when any is not 0)."""
         batch = x.shape[0]
         tt = torch.full((batch,), t, dtype=torch.long, device=x.device)
         # Branches as (drop the music, drop the genre, drop the speed); the first is the conditional prediction.
         branches = [(False, False, False)]
         if guidance_weight != 1.0 or (mean_guidance is not None and mean_guidance[1] != 1.0):
             branches.append((True, False, False))
-        if genre_guidance_weight != 0.0:
+        genre_guided = _any_nonzero(genre_guidance_weight)
+        if genre_guided:
             branches.append((False, True, False))
         if speed_guidance_weight != 0.0:
             branches.append((False, False, True))
@@ -172,7 +186,7 @@ class GaussianDiffusion:
 
         n = len(branches)
         args = [torch.cat([x] * n), torch.cat([tt] * n), mask(0)]
-        if genre_guidance_weight != 0.0:
+        if genre_guided:
             args.append(mask(1))
         kwargs = {"speed_drop": mask(2)} if speed_guidance_weight != 0.0 else {}
         out = denoise_fn(*args, **kwargs).split(batch)
@@ -181,6 +195,7 @@ class GaussianDiffusion:
         if guidance_scale is not None:
             scale = guidance_scale.to(device=x.device, dtype=cond.dtype).reshape(-1, *[1] * (x.dim() - 1))
             music_weight = music_weight * scale
+        genre_weight = _per_item(genre_guidance_weight, cond)
         for (drop_music, drop_genre, _), other in zip(branches[1:], out[1:]):
             term = cond - other
             if drop_music and mean_guidance is not None:
@@ -191,7 +206,7 @@ class GaussianDiffusion:
             if drop_music:
                 x0 = x0 + music_weight * term
                 continue
-            x0 = x0 + (genre_guidance_weight if drop_genre else speed_guidance_weight) * term
+            x0 = x0 + (genre_weight if drop_genre else speed_guidance_weight) * term
         return x0
 
     @torch.no_grad()
@@ -203,7 +218,7 @@ class GaussianDiffusion:
         sampler: "str | Scheduler" = "ddim",
         steps: Optional[int] = None,
         guidance_weight: float = 2.0,
-        genre_guidance_weight: float = 0.0,
+        genre_guidance_weight: "float | torch.Tensor" = 0.0,
         mean_guidance: Optional[tuple[int, float]] = None,
         speed_guidance_weight: float = 0.0,
         guidance_scale: Optional[torch.Tensor] = None,
@@ -229,6 +244,7 @@ class GaussianDiffusion:
             guidance_weight: classifier-free guidance, x0 = x0_u + w (x0_c - x0_u); 1 = conditional only.
             genre_guidance_weight: classifier-free guidance on the genre, adding w_g (x0_c - x0_g) where
                 x0_g is the prediction with the null genre (``denoise_fn`` must take ``genre_drop``); 0 = off.
+                A (shape[0],) tensor gives each item its own weight (a batch of several genres).
             mean_guidance: optional (axis, w_m): the music guidance term's mean over ``axis`` is weighted
                 w_m, what varies along the axis w (the global stage: where each primitive stands against
                 how it moves; ``lodge.sampling.SamplingOptions.global_pose_guidance_weight``).

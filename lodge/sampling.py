@@ -63,8 +63,9 @@ class SamplingOptions:
     consecutive primitives lie nearer each other, as in real dance."""
     genre_guidance_weight: float | None = None
     """Classifier-free guidance on the genre, 0 to 20 (0: off): how far both stages move from the
-    all-genre average towards what sets the chosen genre apart; None: the checkpoint's. Above 0 only
-    for checkpoints trained with genre dropout."""
+    all-genre average towards what sets the chosen genre apart; None: the checkpoint's for each genre
+    (:meth:`lodge.config.LodgeConfig.genre_guidance`: a genre's calibrated weight, else the checkpoint's
+    default), which stays None when resolved. Above 0 only for checkpoints trained with genre dropout."""
     speed_guidance_weight: float | None = None
     """Classifier-free guidance on the speed, 0 to 20 (0: off): how far both stages move from the
     network told no speed towards the one told the genre's speed times ``energy``; None: the
@@ -164,14 +165,15 @@ class SamplingOptions:
         return DEFAULT_DDIM_STEPS if self.sampler == "ddim" else int(diffusion_steps)
 
     def resolved(self, soft: float, guidance_weight: float, diffusion_steps: int | None = None,
-                 global_guidance_weight: float | None = None, genre_guidance_weight: float = 0.0,
+                 global_guidance_weight: float | None = None,
                  global_pose_guidance_weight: float | None = None,
                  speed_guidance_weight: float = 0.0) -> "SamplingOptions":
         """These options with every "default" (None) made explicit: ``soft``, ``guidance_weight``,
-        ``global_guidance_weight``, ``genre_guidance_weight``, ``speed_guidance_weight`` and ``global_pose_guidance_weight`` are the
+        ``global_guidance_weight``, ``speed_guidance_weight`` and ``global_pose_guidance_weight`` are the
         checkpoint's defaults (a None global weight: the guidance weight; a None pose weight: the global
-        weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). The resolved
-        options sample exactly the same dance."""
+        weight), ``diffusion_steps`` its chain length (None leaves ``steps`` as it is). A None
+        ``genre_guidance_weight`` stays None: it is each genre's own, which the stages look up per
+        window. The resolved options sample exactly the same dance."""
         weight = guidance_weight if self.guidance_weight is None else self.guidance_weight
         first_set = lambda *values: next(v for v in values if v is not None)  # noqa: E731
         global_weight = first_set(self.global_guidance_weight, global_guidance_weight, weight)
@@ -181,7 +183,6 @@ class SamplingOptions:
             guidance_weight=weight,
             global_guidance_weight=global_weight,
             global_pose_guidance_weight=pose_weight,
-            genre_guidance_weight=genre_guidance_weight if self.genre_guidance_weight is None else self.genre_guidance_weight,
             speed_guidance_weight=speed_guidance_weight if self.speed_guidance_weight is None else self.speed_guidance_weight,
             steps=self.steps if diffusion_steps is None else self.iterations(diffusion_steps),
         )

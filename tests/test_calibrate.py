@@ -27,9 +27,19 @@ def test_config_checks_the_calibration_and_tells_the_scaled_speed():
     base = {**LodgeConfig.tiny(GENRES).to_dict(), "genre_speeds": speeds}
     for bad, message in (({"tango": {"local_speed_scale": 1.0}}, "does not know"),
                          ({"salsa": {"speed": 1.0}}, "unknown keys"),
-                         ({"salsa": {"local_speed_scale": 0.0}}, "must lie in")):
+                         ({"salsa": {"local_speed_scale": 0.0}}, "must lie in"),
+                         ({"salsa": {"genre_guidance_weight": -1.0}}, "weights must lie in"),
+                         ({"salsa": {"genre_guidance_weight": 2.0}}, "genre dropout")):  # the tiny nets have no null genre
         with pytest.raises(ValueError, match=message):
             LodgeConfig.from_dict({**base, "genre_calibration": bad})
+    # A genre's own genre guidance weight, else the checkpoint's; off (0) is a valid calibrated weight.
+    nulls = {**base, "local": {**base["local"], "null_genre": True}, "global": {**base["global"], "null_genre": True},
+             "genre_guidance_weight": 1.0, "genre_calibration": {"breaking": {"genre_guidance_weight": 4.0},
+                                                                "modern": {"genre_guidance_weight": 0.0}}}
+    guided = LodgeConfig.from_dict(nulls)
+    assert [guided.genre_guidance(g) for g in GENRES] == [1.0, 4.0, 0.0]
+    with pytest.raises(ValueError, match="not a calibration factor"):
+        guided.calibration("breaking", "genre_guidance_weight")
 
 
 def test_guidance_scale_weights_each_items_music_term_on_its_own():
@@ -150,3 +160,40 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--speed-seconds", "2"]) != 0
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--energy-target", "0"]) != 0
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--genres", "tango"]) != 0
+
+
+def test_genre_guidance_search_keeps_the_first_weight_that_spreads_enough(tmp_path, tiny_checkpoint, capsys):
+    from lodge.checkpoint import save_checkpoint
+    from lodge.cli import main
+
+    items = [(g, sine_dance(300, 1.0 + i, seed=i)) for i, g in enumerate(GENRES)]
+    corpus = write_corpus(tmp_path / "corpus", items + items[:1], n_train=3)
+    ckpt = load_checkpoint(tiny_checkpoint)
+    torch.manual_seed(0)
+    for net in (ckpt.local, ckpt.global_):
+        net.add_null_genre()
+        with torch.no_grad():
+            net.null_genre.add_(torch.randn_like(net.null_genre))  # as if trained: not the mean genre
+    ckpt.cfg.local.null_genre = ckpt.cfg.global_.null_genre = True
+    save_checkpoint(tmp_path / "ck", ckpt.cfg, ckpt.local, ckpt.global_, ckpt.motion_normalizer, ckpt.music_mean,
+                    ckpt.music_std, training_data={}, metrics={})
+    args = ["calibrate", "--checkpoint", str(tmp_path / "ck"), "--data", str(corpus), "--speed-items", "1",
+            "--speed-seconds", "6", "--factors", "genre_guidance_weight", "--genre-guidance-weights", "0", "1.5", "3"]
+
+    def run(target: float) -> tuple[dict, dict]:
+        assert main(args + ["--spread-target", str(target)]) == 0
+        spreads: dict[str, list[tuple[float, float]]] = {}  # genre -> (weight, spread ratio) measured
+        for line in capsys.readouterr().out.splitlines():
+            if ": genre guidance weight " in line and " -> " in line:
+                genre, rest = line.split(": genre guidance weight ")
+                spreads.setdefault(genre, []).append((float(rest.split()[0]), float(rest.split("spread ")[1].split()[0])))
+        return json.loads((tmp_path / "ck" / "config.json").read_text())["genre_calibration"], spreads
+
+    calibration, spreads = run(0.01)  # every weight spreads enough: the first (off) is kept, nothing else tried
+    assert all(calibration[g]["genre_guidance_weight"] == 0.0 and len(spreads[g]) == 1 for g in GENRES)
+    calibration, spreads = run(100.0)  # none does: all are tried and the one that spread most is kept
+    for genre in GENRES:
+        assert [w for w, _ in spreads[genre]] == [0.0, 1.5, 3.0]
+        assert calibration[genre]["genre_guidance_weight"] == max(spreads[genre], key=lambda p: p[1])[0]
+    assert len({tuple(s for _, s in spreads[g]) for g in GENRES}) > 1  # the weights do move the dance
+    assert main(args + ["--genre-guidance-weights", "-1"]) != 0

@@ -281,6 +281,29 @@ def test_genre_guidance_adds_its_own_branch_to_the_same_batch():
     torch.testing.assert_close(out, torch.full(SHAPE, 1.0 + 2.0 * 0.5))
 
 
+def test_genre_guidance_can_weigh_each_item_on_its_own():
+    d = GaussianDiffusion(100)
+    cond, null_genre = 1.0, 0.5
+    batches = []
+
+    def fn(x, t, drop, genre_drop=None):
+        batches.append(x.shape[0])
+        out = torch.full_like(x, cond)
+        if genre_drop is not None:
+            out[genre_drop] = null_genre
+        return out
+
+    weights = torch.tensor([0.0, 4.0] + [1.0] * (SHAPE[0] - 2))
+    out = d.sample(fn, SHAPE, steps=2, guidance_weight=1.0, genre_guidance_weight=weights, generator=gen())
+    assert batches == [2 * SHAPE[0]] * 2
+    expected = (cond + weights * (cond - null_genre)).reshape(-1, *[1] * (len(SHAPE) - 1)).expand(SHAPE)
+    torch.testing.assert_close(out, expected)
+    batches.clear()
+    out = d.sample(fn, SHAPE, steps=2, guidance_weight=1.0, genre_guidance_weight=torch.zeros(SHAPE[0]), generator=gen())
+    assert batches == [SHAPE[0]] * 2  # all off: no genre branch at all
+    torch.testing.assert_close(out, torch.full(SHAPE, cond))
+
+
 def test_without_genre_guidance_the_denoiser_is_not_asked_for_a_genre_mask():
     d = GaussianDiffusion(100)
     out = d.sample(lambda x, t, drop: torch.ones_like(x), SHAPE, steps=2, guidance_weight=2.0, generator=gen())

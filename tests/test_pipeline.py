@@ -289,5 +289,15 @@ def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_checkpoint
     off = pipe(click_features, "salsa", seed=0, **FAST)
     guided = pipe(click_features, "salsa", seed=0, genre_guidance_weight=2.0, **FAST)
     np.testing.assert_allclose(off.motion, tiny_pipeline(click_features, "salsa", seed=0, **FAST).motion, atol=1e-5)
-    assert guided.source.options["genre_guidance_weight"] == 2.0 and off.source.options["genre_guidance_weight"] == 0.0
+    assert guided.source.options["genre_guidance_weight"] == 2.0 and off.source.options["genre_guidance_weight"] is None
     assert np.abs(guided.motion - off.motion).max() > 1e-3
+    # A genre's calibrated weight takes the checkpoint's place for that genre only; a request's own wins.
+    pipe.cfg.genre_calibration = {"salsa": {"genre_guidance_weight": 2.0}}
+    np.testing.assert_allclose(pipe(click_features, "salsa", seed=0, **FAST).motion, guided.motion, atol=1e-5)
+    np.testing.assert_allclose(pipe(click_features, "salsa", seed=0, genre_guidance_weight=0.0, **FAST).motion,
+                               off.motion, atol=1e-5)
+    other = pipe.genres[1] if pipe.genres[0] == "salsa" else pipe.genres[0]
+    pipe.cfg.genre_calibration = None
+    other_off = pipe(click_features, other, seed=0, **FAST)
+    pipe.cfg.genre_calibration = {"salsa": {"genre_guidance_weight": 2.0}}
+    np.testing.assert_allclose(pipe(click_features, other, seed=0, **FAST).motion, other_off.motion, atol=1e-5)

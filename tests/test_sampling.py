@@ -78,10 +78,13 @@ def test_resolved_fills_the_checkpoint_defaults_only():
         SamplingOptions(global_guidance_weight=-1)
     # The pose weight: the request's, else the checkpoint's, else the (resolved) global weight.
     assert SamplingOptions().resolved(1.0, 2.0, None, 3.0).global_pose_guidance_weight == 3.0
-    assert SamplingOptions().resolved(1.0, 2.0, None, 3.0, 0.0, 1.0).global_pose_guidance_weight == 1.0
-    assert SamplingOptions(global_pose_guidance_weight=2.0).resolved(1.0, 2.0, None, 3.0, 0.0, 1.0).global_pose_guidance_weight == 2.0
+    assert SamplingOptions().resolved(1.0, 2.0, None, 3.0, 1.0).global_pose_guidance_weight == 1.0
+    assert SamplingOptions(global_pose_guidance_weight=2.0).resolved(1.0, 2.0, None, 3.0, 1.0).global_pose_guidance_weight == 2.0
     with pytest.raises(InputError):
         SamplingOptions(global_pose_guidance_weight=-1)
+    # The genre guidance is each genre's own (looked up per window by the stages) unless the request sets it.
+    assert SamplingOptions().resolved(1.0, 2.0).genre_guidance_weight is None
+    assert SamplingOptions(genre_guidance_weight=0.0).resolved(1.0, 2.0).genre_guidance_weight == 0.0
 
 
 def test_the_global_guidance_weight_reaches_the_global_stage_only(tiny_pipeline, click_features):

@@ -36,11 +36,11 @@ class StageModels(Protocol):
 
 def resolve_options(models: StageModels, options: SamplingOptions | None = None, **overrides: Any) -> SamplingOptions:
     """``options`` (with ``overrides``) with the checkpoint's defaults filled in: its soft-cue strength,
-    guidance weight and the sampler's step count."""
+    guidance weights and the sampler's step count (the genre guidance stays None when it is each
+    genre's own: :func:`genre_guidance`)."""
     resolved = sampling_options(options, **overrides).resolved(
         float(models.cfg.soft_fraction), float(models.cfg.guidance_weight), models.cfg.diffusion_steps,
-        models.cfg.global_guidance_weight, models.cfg.genre_guidance_weight, models.cfg.global_pose_guidance_weight,
-        models.cfg.speed_guidance_weight)
+        models.cfg.global_guidance_weight, models.cfg.global_pose_guidance_weight, models.cfg.speed_guidance_weight)
     if resolved.genre_guidance_weight and not models.cfg.has_null_genre:
         raise InputError("This model was trained without genre dropout, so it cannot be guided on the genre: "
                          "set the genre guidance to 0.", field="genre_guidance_weight")
@@ -60,6 +60,18 @@ class StageProgress:
     def __call__(self, step: int, total: int) -> None:
         if self.progress is not None:
             self.progress(self.name, min(1.0, step / max(total, 1)))
+
+
+def genre_guidance(models: StageModels, genres, options: SamplingOptions) -> float | torch.Tensor:
+    """The sampler's genre guidance weight for (N,) genre indices: the request's one weight, or when it
+    leaves it to the checkpoint (None), each genre's own (:meth:`lodge.config.LodgeConfig.genre_guidance`)
+    as (N,), or one number when they are all the same."""
+    if options.genre_guidance_weight is not None:
+        return float(options.genre_guidance_weight)
+    weights = [models.cfg.genre_guidance(int(g)) for g in np.asarray(genres).reshape(-1)]
+    if len(set(weights)) <= 1:
+        return weights[0] if weights else 0.0
+    return torch.tensor(weights, dtype=torch.float32, device=models.device)
 
 
 def speed_condition(models: StageModels, network: torch.nn.Module, genres, options: SamplingOptions

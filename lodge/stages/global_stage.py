@@ -34,7 +34,7 @@ from ..motion import PrimitiveNormalizer, align_transform, planar_transform
 from ..post import close_token_seams, face_one_way, ground_primitives, lowpass_motion
 from ..primitives import N_HARD, N_PRIMS, PrimitivePlan
 from ..sampling import SamplingOptions
-from .base import ProgressFn, StageModels, StageProgress, resolve_options, speed_condition
+from .base import ProgressFn, StageModels, StageProgress, genre_guidance, resolve_options, speed_condition
 
 
 
@@ -125,7 +125,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         hard_values = space.normalize(torch.as_tensor(inputs.keep_values, device=device))
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.global_guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        guidance_weight=options.global_guidance_weight, genre_guidance_weight=genre_guidance(models, inputs.genres, options),
         speed_guidance_weight=speed_guidance,
         guidance_scale=global_guidance_scales(models, inputs.genres),
         mean_guidance=pose_guidance(options),

@@ -26,7 +26,7 @@ from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, ROOT_SLICE, ROOT_X, RO
 from ..motion import canonical_transform, heading, invert_planar, mirror_motion, placement_offsets, planar_transform, planar_transforms
 from ..primitives import N_HARD, PrimitivePlan
 from ..sampling import SamplingOptions
-from .base import ProgressFn, StageModels, StageProgress, resolve_options, speed_condition
+from .base import ProgressFn, StageModels, StageProgress, genre_guidance, resolve_options, speed_condition
 from .plan import hard_cue
 
 
@@ -187,7 +187,7 @@ def sample_segments(
 
     x0 = models.diffusion.sample(
         denoise, (s, SEG_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.guidance_weight, genre_guidance_weight=options.genre_guidance_weight,
+        guidance_weight=options.guidance_weight, genre_guidance_weight=genre_guidance(models, genres, options),
         speed_guidance_weight=speed_guidance,
         hard_mask=to_t(cues.hard_mask) if cues.hard_mask.any() else None, hard_values=hard_v,
         soft_mask=to_t(cues.soft_mask) if cues.soft_mask.any() else None, soft_values=soft_v,
