@@ -301,3 +301,8 @@ def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_checkpoint
     other_off = pipe(click_features, other, seed=0, **FAST)
     pipe.cfg.genre_calibration = {"salsa": {"genre_guidance_weight": 2.0}}
     np.testing.assert_allclose(pipe(click_features, other, seed=0, **FAST).motion, other_off.motion, atol=1e-5)
+    # A schedule of a guided and an unguided genre: the stages weigh each window / segment on its own.
+    mixed = pipe(click_features, f"salsa,10:{other}", seed=0, **FAST)
+    pipe.cfg.genre_calibration = None
+    assert np.isfinite(mixed.motion).all()
+    assert np.abs(mixed.motion - pipe(click_features, f"salsa,10:{other}", seed=0, **FAST).motion).max() > 1e-3
