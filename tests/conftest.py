@@ -66,6 +66,27 @@ def tiny_pipeline(tiny_checkpoint):
 
 
 @pytest.fixture(scope="session")
+def null_genre_checkpoint(tiny_checkpoint, tmp_path_factory) -> Path:
+    """`tiny_checkpoint` with a null genre in both networks, as if trained with genre dropout (the null
+    genre a random embedding, not the mean genre's), so that it can be guided on the genre."""
+    import torch
+
+    from lodge.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    generator = torch.Generator().manual_seed(0)
+    for net in (ckpt.local, ckpt.global_):
+        net.add_null_genre()
+        with torch.no_grad():
+            net.null_genre.add_(torch.randn(net.null_genre.shape, generator=generator))
+    ckpt.cfg.local.null_genre = ckpt.cfg.global_.null_genre = True
+    out = tmp_path_factory.mktemp("null_genre") / "ck"
+    save_checkpoint(out, ckpt.cfg, ckpt.local, ckpt.global_, ckpt.motion_normalizer, ckpt.music_mean,
+                    ckpt.music_std, training_data={}, metrics={})
+    return out
+
+
+@pytest.fixture(scope="session")
 def click_features(click_wave):
     """Music features of the 20 s click track."""
     from lodge.audio import music_features

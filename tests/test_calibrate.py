@@ -162,21 +162,14 @@ def test_calibrate_cli_writes_factors_the_pipeline_then_uses(tmp_path, tiny_chec
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--genres", "tango"]) != 0
 
 
-def test_genre_guidance_search_keeps_the_first_weight_that_spreads_enough(tmp_path, tiny_checkpoint, capsys):
-    from lodge.checkpoint import save_checkpoint
+def test_genre_guidance_search_keeps_the_first_weight_that_spreads_enough(tmp_path, null_genre_checkpoint, capsys):
+    import shutil
+
     from lodge.cli import main
 
     items = [(g, sine_dance(300, 1.0 + i, seed=i)) for i, g in enumerate(GENRES)]
     corpus = write_corpus(tmp_path / "corpus", items + items[:1], n_train=3)
-    ckpt = load_checkpoint(tiny_checkpoint)
-    torch.manual_seed(0)
-    for net in (ckpt.local, ckpt.global_):
-        net.add_null_genre()
-        with torch.no_grad():
-            net.null_genre.add_(torch.randn_like(net.null_genre))  # as if trained: not the mean genre
-    ckpt.cfg.local.null_genre = ckpt.cfg.global_.null_genre = True
-    save_checkpoint(tmp_path / "ck", ckpt.cfg, ckpt.local, ckpt.global_, ckpt.motion_normalizer, ckpt.music_mean,
-                    ckpt.music_std, training_data={}, metrics={})
+    shutil.copytree(null_genre_checkpoint, tmp_path / "ck")
     args = ["calibrate", "--checkpoint", str(tmp_path / "ck"), "--data", str(corpus), "--speed-items", "1",
             "--speed-seconds", "6", "--factors", "genre_guidance_weight", "--genre-guidance-weights", "0", "1.5", "3"]
 

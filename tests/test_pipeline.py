@@ -268,24 +268,14 @@ def test_a_patched_cue_input_checkpoint_generates(tmp_path, click_features):
                                    motion_to_joints(dance.primitive_motion[idx]), atol=2e-4)
 
 
-def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_checkpoint, tiny_pipeline, click_features, tmp_path):
-    from lodge.checkpoint import load_checkpoint, save_checkpoint
+def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_pipeline, null_genre_checkpoint, click_features):
     from lodge.checks import InputError
     from lodge.pipeline import LodgePipeline
 
     with pytest.raises(InputError, match="genre dropout") as err:
         tiny_pipeline(click_features, "salsa", seed=0, genre_guidance_weight=1.0, **FAST)
     assert err.value.field == "genre_guidance_weight"
-    ckpt = load_checkpoint(tiny_checkpoint)
-    torch.manual_seed(0)
-    for net in (ckpt.local, ckpt.global_):
-        net.add_null_genre()
-        with torch.no_grad():
-            net.null_genre.add_(torch.randn_like(net.null_genre))  # as if trained: not the mean genre
-    ckpt.cfg.local.null_genre = ckpt.cfg.global_.null_genre = True
-    save_checkpoint(tmp_path / "ck", ckpt.cfg, ckpt.local, ckpt.global_, ckpt.motion_normalizer, ckpt.music_mean,
-                    ckpt.music_std, training_data={}, metrics={})
-    pipe = LodgePipeline.from_pretrained(tmp_path / "ck")
+    pipe = LodgePipeline.from_pretrained(null_genre_checkpoint)
     off = pipe(click_features, "salsa", seed=0, **FAST)
     guided = pipe(click_features, "salsa", seed=0, genre_guidance_weight=2.0, **FAST)
     np.testing.assert_allclose(off.motion, tiny_pipeline(click_features, "salsa", seed=0, **FAST).motion, atol=1e-5)
