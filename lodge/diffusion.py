@@ -42,16 +42,16 @@ def _any_nonzero(weight: "float | torch.Tensor") -> bool:
     return bool(torch.as_tensor(weight).ne(0).any())
 
 
-def _per_item(weight: "float | torch.Tensor", like: torch.Tensor) -> "float | torch.Tensor":
-    """A guidance weight as a number, or (B,) as (B, 1, ...) to multiply a batch shaped like ``like``."""
-    if not isinstance(weight, torch.Tensor):
-        return float(weight)
-    return weight.to(device=like.device, dtype=like.dtype).reshape(-1, *[1] * (like.dim() - 1))
-
-
 def _broadcast(values: torch.Tensor, ndim: int) -> torch.Tensor:
     """(B,) -> (B, 1, ..., 1) with ``ndim`` dims in total."""
     return values.reshape(-1, *([1] * (ndim - 1)))
+
+
+def _per_item(weight: "float | torch.Tensor", like: torch.Tensor) -> "float | torch.Tensor":
+    """A guidance weight as a number, or (B,) broadcast to multiply a batch shaped like ``like``."""
+    if not isinstance(weight, torch.Tensor):
+        return float(weight)
+    return _broadcast(weight.to(device=like.device, dtype=like.dtype), like.dim())
 
 
 
