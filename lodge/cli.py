@@ -185,7 +185,7 @@ def _build_parser() -> argparse.ArgumentParser:
                             "null genre; default: the local checkpoint's setting)")
     from .config import CALIBRATION_KEYS
 
-    cal = sub.add_parser("calibrate", help="find each genre's genre guidance weight, speed and global guidance factors "
+    cal = sub.add_parser("calibrate", help="find each genre's genre guidance weight, mirror switch, speed and global guidance factors "
                                            "on training dances "
                                            "(new music on their beats) and write them into a checkpoint's config.json "
                                            "(lodge.train.calibrate)")

@@ -107,7 +107,8 @@ class NetConfig:
 
 CALIBRATION_FACTORS = ("local_speed_scale", "global_guidance_scale")  # factors on a checkpoint-wide value
 CALIBRATION_WEIGHTS = ("genre_guidance_weight",)  # a genre's own weight in place of the checkpoint's
-CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS
+CALIBRATION_SWITCHES = ("mirror",)  # 1 on, 0 off: a genre's own choice of a choreography device
+CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS + CALIBRATION_SWITCHES
 CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
 MAX_CALIBRATED_WEIGHT = 10.0  # a calibrated guidance weight above it is a broken calibration
 
@@ -124,6 +125,9 @@ def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
     bad = {k: v for k, v in out.items() if k in CALIBRATION_WEIGHTS and not 0.0 <= v <= MAX_CALIBRATED_WEIGHT}
     if bad:
         raise ValueError(f"genre_calibration[{genre!r}]: weights must lie in [0, {MAX_CALIBRATED_WEIGHT:g}], got {bad}")
+    bad = {k: v for k, v in out.items() if k in CALIBRATION_SWITCHES and v not in (0.0, 1.0)}
+    if bad:
+        raise ValueError(f"genre_calibration[{genre!r}]: switches must be 0 or 1, got {bad}")
     return out
 
 
@@ -173,7 +177,8 @@ class LodgeConfig:
     # lodge.train.calibrate); None: none. Each genre may have "local_speed_scale", a factor on the speed
     # the local network is told (genre_speeds x energy), and "global_guidance_scale", a factor on the
     # global stage's music-guidance term (w - 1); each factor steers one stage, so each is found alone.
-    # Why: an undertrained network drifts toward the all-genre average. Told a slow genre's speed, it
+    # It may also have its own "genre_guidance_weight" and a "mirror" switch (0: its soft cues get no
+    # mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre average. Told a slow genre's speed, it
     # dances faster, and one guidance weight leaves some genres' primitives too still and others' too
     # wild (training/README.md has the measurements).
     genre_calibration: dict[str, dict[str, float]] | None = None
@@ -233,6 +238,12 @@ class LodgeConfig:
         else the checkpoint's ``genre_guidance_weight``."""
         name = self.genre_name(genre)
         return float((self.genre_calibration or {}).get(name, {}).get("genre_guidance_weight", self.genre_guidance_weight))
+
+    def mirrors(self, genre: int | str) -> bool:
+        """Whether a genre's (index or name) soft cues get their mirrored copies one bar later: its
+        calibrated ``mirror`` switch, on when it has none."""
+        name = self.genre_name(genre)
+        return bool((self.genre_calibration or {}).get(name, {}).get("mirror", 1.0))
 
     def told_speed(self, genre: int | str, stage: str = "local") -> float:
         """The speed (m/s) a stage's ("local" or "global") speed-conditioned network is told for a genre

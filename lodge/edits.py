@@ -51,6 +51,7 @@ from .stages import (
     post_process, sample_global, sample_local,
 )
 from .stages.base import ProgressFn, StageModels
+from .stages.plan import segment_mirrors
 
 
 class EditError(InputError):
@@ -328,7 +329,9 @@ def copy_move(models: StageModels, dance: Dance, source_seconds: float, target_s
     lo, hi = soft_cue_range(seg, plan.num_frames)
     overlaps = lambda x, y: x >= 0 and y >= 0 and abs(x - y) < PRIM_LEN  # noqa: E731
     mirror = start + bar_frames(state.features.beats)
-    if mirror + PRIM_LEN > hi or overlaps(mirror, int(plan.soft_starts[w, other])):
+    target_genre = state.schedule.segment_genres(plan, models.cfg.genres)[seg]
+    if (not models.cfg.mirrors(int(target_genre)) or mirror + PRIM_LEN > hi
+            or overlaps(mirror, int(plan.soft_starts[w, other]))):
         mirror = -1
     plan.soft_starts[w, j], plan.mirror_starts[w, j] = start, mirror
     plan.beat_aligned[w, j] = bool(np.isin(start + half, state.features.beats))
@@ -378,6 +381,9 @@ def restyle(models: StageModels, dance: Dance, schedule: str | GenreSchedule, se
     segs = [int(s) for s in np.flatnonzero(before != after)]
     if not segs:
         raise EditError(f"The dance already dances {new} in every segment; nothing to change.")
+    mirrors = np.ones(state.plan.num_segments, bool)  # the segments that stay keep their mirrored copies
+    mirrors[segs] = segment_mirrors(models.cfg, after[segs])
+    state.plan = state.plan.without_mirrors(mirrors)
     generator, timings = _generator(models, seed), {}
     if _has_soft_cues(state.options):
         t0 = time.perf_counter()

@@ -135,7 +135,7 @@ class LodgePipeline:
             progress("music", 1.0)
         timings["music"] = time.perf_counter() - t0
 
-        plan = plan_song(features, opts)
+        plan = plan_song(features, opts, self.cfg, schedule)
         generator = torch.Generator(device=self.device).manual_seed(opts.seed)
         music_t = normalised_music(self, features.features, plan.num_windows * GLOBAL_LEN)
 

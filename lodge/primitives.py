@@ -11,7 +11,7 @@ the real dance, kinetic energy), so the global model sees the same kind of place
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -61,6 +61,19 @@ class PrimitivePlan:
             out[w, :N_HARD] = hard
             out[w, N_HARD:] = self.soft_starts[w] - w * GLOBAL_LEN
         return out
+
+    def soft_segments(self) -> np.ndarray:
+        """(num_windows, 8) the local segment each soft cue lies in."""
+        per_segment = N_SOFT // SEGS_PER_WINDOW
+        return np.arange(self.num_windows)[:, None] * SEGS_PER_WINDOW + np.arange(N_SOFT)[None, :] // per_segment
+
+    def without_mirrors(self, segment_mirrors: np.ndarray) -> "PrimitivePlan":
+        """This plan with no mirrored copy for the soft cues of the segments whose ``segment_mirrors``
+        ((num_segments,) bool; the padding's segments count as mirroring) is False."""
+        keep = np.ones(self.num_windows * SEGS_PER_WINDOW, bool)
+        keep[:self.num_segments] = np.asarray(segment_mirrors, bool).reshape(-1)[:self.num_segments]
+        mirror = np.where(keep[self.soft_segments()], self.mirror_starts, -1)
+        return replace(self, soft_starts=self.soft_starts.copy(), mirror_starts=mirror, beat_aligned=self.beat_aligned.copy())
 
     @staticmethod
     def prim_kinds() -> np.ndarray:

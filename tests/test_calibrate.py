@@ -29,6 +29,7 @@ def test_config_checks_the_calibration_and_tells_the_scaled_speed():
                          ({"salsa": {"speed": 1.0}}, "unknown keys"),
                          ({"salsa": {"local_speed_scale": 0.0}}, "must lie in"),
                          ({"salsa": {"genre_guidance_weight": -1.0}}, "weights must lie in"),
+                         ({"salsa": {"mirror": 0.5}}, "switches must be 0 or 1"),
                          ({"salsa": {"genre_guidance_weight": 2.0}}, "genre dropout")):  # the tiny nets have no null genre
         with pytest.raises(ValueError, match=message):
             LodgeConfig.from_dict({**base, "genre_calibration": bad})
@@ -40,6 +41,9 @@ def test_config_checks_the_calibration_and_tells_the_scaled_speed():
     assert [guided.genre_guidance(g) for g in GENRES] == [1.0, 4.0, 0.0]
     with pytest.raises(ValueError, match="not a calibration factor"):
         guided.calibration("breaking", "genre_guidance_weight")
+    # Mirrored copies: on unless a genre's calibration switches them off.
+    mirrors = LodgeConfig.from_dict({**base, "genre_calibration": {"modern": {"mirror": 0}, "salsa": {"mirror": 1}}})
+    assert [mirrors.mirrors(g) for g in GENRES] == [True, True, False] and cfg.mirrors("modern")
 
 
 def test_guidance_scale_weights_each_items_music_term_on_its_own():
@@ -190,3 +194,29 @@ def test_genre_guidance_search_keeps_the_first_weight_that_spreads_enough(tmp_pa
         assert calibration[genre]["genre_guidance_weight"] == max(spreads[genre], key=lambda p: p[1])[0]
     assert len({tuple(s for _, s in spreads[g]) for g in GENRES}) > 1  # the weights do move the dance
     assert main(args + ["--genre-guidance-weights", "-1"]) != 0
+
+
+def test_mirror_search_keeps_the_copies_unless_the_dance_comes_nearer_without(tmp_path, tiny_checkpoint, capsys):
+    import shutil
+
+    from lodge.cli import main
+    from lodge.pipeline import LodgePipeline
+
+    items = [(g, sine_dance(300, 1.0 + i, seed=i)) for i, g in enumerate(GENRES)]
+    corpus = write_corpus(tmp_path / "corpus", items + items[:1], n_train=3)
+    shutil.copytree(tiny_checkpoint, tmp_path / "ck")
+    assert main(["calibrate", "--checkpoint", str(tmp_path / "ck"), "--data", str(corpus), "--speed-items", "1",
+                 "--speed-seconds", "6", "--factors", "mirror"]) == 0
+    measured: dict[str, dict[str, float]] = {}  # genre -> {"on": measure, "off": measure}
+    for line in capsys.readouterr().out.splitlines():
+        if ": mirror " in line and " -> measure " in line:
+            genre, rest = line.split(": mirror ")
+            measured.setdefault(genre, {})[rest.split()[0]] = float(rest.split(" -> measure ")[1].split()[0])
+    calibration = json.loads((tmp_path / "ck" / "config.json").read_text())["genre_calibration"]
+    assert sorted(measured) == sorted(GENRES) and all(sorted(m) == ["off", "on"] for m in measured.values())
+    for genre, m in measured.items():
+        kept_on = abs(math.log(m["on"])) <= abs(math.log(m["off"]))
+        assert calibration[genre] == {"mirror": 1.0 if kept_on else 0.0}
+    assert len({m["on"] for m in measured.values()}) > 1 and any(m["on"] != m["off"] for m in measured.values())
+    pipe = LodgePipeline.from_pretrained(tmp_path / "ck", device="cpu")
+    assert [pipe.cfg.mirrors(g) for g in GENRES] == [bool(calibration[g]["mirror"]) for g in GENRES]

@@ -128,6 +128,11 @@ def test_planner_mirrors_one_bar_later_and_falls_back_without_beats():
     has_mirror = plan.mirror_starts[0] >= 0
     assert has_mirror.any()
     np.testing.assert_array_equal(plan.mirror_starts[0][has_mirror] - plan.soft_starts[0][has_mirror], 60)
+    # A segment whose genre does not mirror loses its soft cues' copies, and nothing else changes.
+    plain = plan.without_mirrors(np.array([True, False, True, False]))
+    np.testing.assert_array_equal(plan.soft_segments()[0], [0, 0, 1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(plain.mirror_starts[0], np.where([1, 1, 0, 0, 1, 1, 0, 0], plan.mirror_starts[0], -1))
+    np.testing.assert_array_equal(plain.soft_starts, plan.soft_starts)
     silent = plan_primitives(1024, np.zeros(0), None)
     assert not silent.beat_aligned.any()
     starts = silent.soft_starts[0]
@@ -296,3 +301,30 @@ def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_pipeline, 
     pipe.cfg.genre_calibration = None
     assert np.isfinite(mixed.motion).all()
     assert np.abs(mixed.motion - pipe(click_features, f"salsa,10:{other}", seed=0, **FAST).motion).max() > 1e-3
+
+
+def test_a_genre_calibrated_not_to_mirror_gets_no_mirrored_cues(tiny_pipeline, click_features):
+    """The "mirror" switch of a genre's calibration: its segments' soft cues get no mirrored copy (in the
+    dance's timeline and in what the local stage imposes); other genres, and a schedule's other stretches, keep theirs."""
+    pipe, before = tiny_pipeline, tiny_pipeline.cfg.genre_calibration
+    other = next(g for g in pipe.genres if g != "salsa")
+    mirrored_segments = lambda dance: {p.start // SEG_LEN for p in dance.primitives if p.kind == "soft_mirror"}  # noqa: E731
+    try:
+        pipe.cfg.genre_calibration = None
+        mirrored = pipe(click_features, "salsa", seed=0, **FAST)
+        assert mirrored_segments(mirrored)
+        pipe.cfg.genre_calibration = {"salsa": {"mirror": 0.0}}
+        plain = pipe(click_features, "salsa", seed=0, **FAST)
+        assert not mirrored_segments(plain)
+        soft = lambda dance: [p.start for p in dance.primitives if p.kind == "soft"]  # noqa: E731
+        assert soft(plain) == soft(mirrored)
+        assert np.abs(plain.motion - mirrored.motion).max() > 1e-3
+        assert mirrored_segments(pipe(click_features, other, seed=0, **FAST)) == mirrored_segments(mirrored)
+        mixed = pipe(click_features, f"{other},10:salsa", seed=0, **FAST)
+        first_salsa = 10 * FPS // SEG_LEN + 1  # the segment the schedule's 10 s mark falls in goes to the majority
+        assert mirrored_segments(mixed) and all(seg < first_salsa for seg in mirrored_segments(mixed))
+        # Restyled into a genre that does not mirror, the changed segments lose their copies.
+        restyled = pipe.restyle(pipe(click_features, other, seed=0, **FAST), "salsa", seed=0)
+        assert not mirrored_segments(restyled)
+    finally:
+        pipe.cfg.genre_calibration = before

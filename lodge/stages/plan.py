@@ -8,18 +8,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import MusicFeatures
+from ..config import LodgeConfig
 from ..constants import HARD_GUIDE, MOTION_DIM, PRIM_LEN, SEG_LEN
 from ..dance import Primitive
 from ..motion import mirror_motion
 from ..primitives import N_HARD, N_SOFT, PrimitivePlan, plan_primitives
 from ..sampling import SamplingOptions
+from ..schedule import GenreSchedule
 
 
-def plan_song(features: MusicFeatures, options: SamplingOptions) -> PrimitivePlan:
+def plan_song(features: MusicFeatures, options: SamplingOptions, cfg: LodgeConfig | None = None,
+              schedule: GenreSchedule | None = None) -> PrimitivePlan:
     """The primitive plan of a song: soft cues on its strongest beats (evenly spaced instead when
-    ``options.beat_align`` is off)."""
+    ``options.beat_align`` is off). With the checkpoint's ``cfg`` and the song's genre ``schedule``, the
+    soft cues of segments whose genre does not mirror (:meth:`lodge.config.LodgeConfig.mirrors`) get
+    no mirrored copy."""
     beats = features.beats if options.beat_align else np.zeros(0, np.int64)
-    return plan_primitives(features.num_frames, beats, features.onset_envelope)
+    plan = plan_primitives(features.num_frames, beats, features.onset_envelope)
+    if cfg is None or schedule is None:
+        return plan
+    return plan.without_mirrors(segment_mirrors(cfg, schedule.segment_genres(plan, cfg.genres)))
+
+
+def segment_mirrors(cfg: LodgeConfig, segment_genres: np.ndarray) -> np.ndarray:
+    """(S,) whether each segment's soft cues get mirrored copies, from its genre's index."""
+    return np.array([cfg.mirrors(int(g)) for g in np.asarray(segment_genres).reshape(-1)], bool)
 
 
 def hard_cue(prims: np.ndarray, boundary: int) -> np.ndarray:
