@@ -24,6 +24,7 @@ GENRE_DROP=${LODGE_GENRE_DROP:-0.2}  # share of samples trained with the null ge
 PRIM_GAIN=${LODGE_PRIM_MOTION_GAIN:-5}  # the global network denoises primitives with their motion amplified 5x (training/README.md)
 PRIM_STEP=${LODGE_PRIM_STEP_WEIGHT:-2}  # the global network learns the steps between consecutive primitives (training/README.md)
 GENRE_POWER=${LODGE_GENRE_POWER:-0.25}  # the global network's genres nearer equal shares of its training frames (training/README.md)
+LOCAL_GENRE_POWER=${LODGE_LOCAL_GENRE_POWER:-0.25}  # ... and the local network's, from session 23 (training/README.md)
 SPEED=${LODGE_SPEED_CONDITION:-1}  # both networks are told each example's speed (from session 13; training/README.md)
 X0_SPEED=${LODGE_X0_SPEED_WEIGHT:-0.02}  # the local network matches the size of each example's motion (from session 14; training/README.md)
 STRETCH=${LODGE_TIME_STRETCH:-1.5}  # half the examples played up to 1.5x faster or slower (local from session 15, global from 16; training/README.md)
@@ -48,7 +49,7 @@ start() {
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
     local batch=64 extra=() root_weight=$ROOT_WEIGHT
-    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE"); root_weight=$LOCAL_ROOT_WEIGHT; fi
+    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE" --genre-power "$LOCAL_GENRE_POWER"); root_weight=$LOCAL_ROOT_WEIGHT; fi
     extra+=(--music-jitter "$MUSIC_JITTER")
     if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
     OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
