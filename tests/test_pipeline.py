@@ -326,5 +326,8 @@ def test_a_genre_calibrated_not_to_mirror_gets_no_mirrored_cues(tiny_pipeline, c
         # Restyled into a genre that does not mirror, the changed segments lose their copies.
         restyled = pipe.restyle(pipe(click_features, other, seed=0, **FAST), "salsa", seed=0)
         assert not mirrored_segments(restyled)
+        # A move copied into such a genre's segment gets no mirrored copy either.
+        moved = pipe.copy_move(plain, 3.0, 12.0, seed=1)
+        assert moved.edits[-1]["op"] == "copy_move" and not mirrored_segments(moved)
     finally:
         pipe.cfg.genre_calibration = before
