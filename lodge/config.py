@@ -178,9 +178,9 @@ class LodgeConfig:
     # the local network is told (genre_speeds x energy), and "global_guidance_scale", a factor on the
     # global stage's music-guidance term (w - 1); each factor steers one stage, so each is found alone.
     # It may also have its own "genre_guidance_weight" and a "mirror" switch (0: its soft cues get no
-    # mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre average. Told a slow genre's speed, it
-    # dances faster, and one guidance weight leaves some genres' primitives too still and others' too
-    # wild (training/README.md has the measurements).
+    # mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre
+    # average. Told a slow genre's speed, it dances faster, and one guidance weight leaves some genres'
+    # primitives too still and others' too wild (training/README.md has the measurements).
     genre_calibration: dict[str, dict[str, float]] | None = None
 
     def __post_init__(self) -> None:

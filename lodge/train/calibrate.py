@@ -18,7 +18,7 @@ checkpoint's ``genre_calibration`` (:class:`lodge.config.LodgeConfig`), in this 
    unless the dance without them comes nearer its real dancers. A mirrored copy asks the body to swap
    sides within a bar; on the session-21 networks modern hurried into every cue (2.2 times its real
    dancers' speed in the 8 frames before one), and without the copies its dance on a loud song came
-   down from 1.60 to 1.18 times real (test split 1.21 -> 0.90).
+   down from 1.60 to 1.23 times real (test split 1.21 -> 0.90).
 1. ``global_guidance_scale`` scales the global stage's guidance term (w - 1). It is chosen so that
    the primitives the global stage places carry ``energy_target`` times the kinetic energy of the real
    primitives of the genre's training dances. Only the global stage runs for this step.
