@@ -91,3 +91,36 @@ def test_body_frame_speed_counts_the_root_travel_that_root_relative_speed_leaves
     gliding = pose[None] + np.arange(4)[:, None, None] * np.array([0.1, 0.0, 0.0])  # the whole body 0.1 m a frame
     np.testing.assert_allclose(body_frame_speeds(gliding, fps=30), 3.0)
     np.testing.assert_allclose(frame_speeds(gliding, fps=30), 0.0, atol=1e-12)
+
+
+def test_posture_of_an_upright_figure_a_bowed_one_and_raised_arms():
+    from lodge.metrics.realism import NECK, SHOULDERS, WRISTS, arms_up_share, median_lean, spine_lean
+
+    still = standing(30)
+    assert median_lean(still) < 10  # the rest pose stands (nearly) upright
+    still[:, NECK, 0], still[:, NECK, 2] = still[:, 0, 0], still[:, 0, 2]  # now exactly
+    assert median_lean(still) == pytest.approx(0.0, abs=1e-6)
+    # Bow: turn everything above the pelvis 40 degrees forward about the pelvis's left-right axis.
+    bowed = still.copy()
+    rel = still - still[:, :1]
+    a = np.deg2rad(40.0)
+    bowed[..., 1] = still[:, :1, 1] + np.cos(a) * rel[..., 1] - np.sin(a) * rel[..., 2]
+    bowed[..., 2] = still[:, :1, 2] + np.sin(a) * rel[..., 1] + np.cos(a) * rel[..., 2]
+    assert spine_lean(bowed) == pytest.approx(np.full(30, 40.0))
+    assert arms_up_share(still) == 0.0
+    raised = still.copy()
+    raised[:10, WRISTS[1], 1] = raised[:10, SHOULDERS[1], 1] + 0.3  # the right hand up for a third of the time
+    assert arms_up_share(raised) == pytest.approx(1 / 3)
+    stats = realism_stats(raised)
+    assert stats.arms_up == pytest.approx(1 / 3) and stats.lean_deg == pytest.approx(median_lean(still))
+
+
+def test_pooling_posture_skips_dances_without_it():
+    from lodge.metrics.realism import RealismStats
+
+    a = RealismStats(0.3, 0.05, 0.0, minutes=1.0, lean_deg=10.0, arms_up=0.2)
+    b = RealismStats(0.3, 0.05, 0.0, minutes=3.0, lean_deg=30.0, arms_up=0.0)
+    old = RealismStats(0.3, 0.05, 0.0, minutes=2.0)  # measured before the posture measures
+    pooled = pool_stats([a, b, old])
+    assert pooled.lean_deg == pytest.approx(25.0) and pooled.arms_up == pytest.approx(0.05)
+    assert pool_stats([old]).lean_deg is None

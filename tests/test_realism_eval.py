@@ -27,6 +27,9 @@ def test_reference_covers_every_genre_of_the_shipped_weights():
         s = ref[genre]
         assert 0.1 < s.speed < 2.0 and 0.02 < s.spread < 0.5, genre
         assert s.snaps_per_min >= 0 and s.primitive_energy > 0 and s.minutes > 0.3, genre
+        assert 0 < s.lean_deg < 60 and 0 <= s.arms_up < 1, genre
+    # The swing dancers bend forward with their hands low; the indian dancers stand upright, arms raised.
+    assert ref["swing"].lean_deg > 2 * ref["indian"].lean_deg and ref["swing"].arms_up < 0.05 < ref["indian"].arms_up
 
 
 def test_real_primitives_are_placed_as_generation_places_them():
@@ -102,6 +105,9 @@ def test_evaluate_realism_only_on_items_and_songs(tiny_checkpoint, tmp_path, cli
     md = (out / "results.md").read_text()
     assert "## Realism per genre" in md and "Full-length songs" in md and "Table 1" not in md
     assert "ground truth, same music" in md and "| speed gen / truth |" in md
+    assert md.count("Posture (no bar") == 3  # items, their ground truth, songs
+    assert all(row["generated"]["lean_deg"] >= 0 and 0 <= row["generated"]["arms_up"] <= 1
+               for row in items["genres"] + songs["genres"] + truth["genres"])
 
 
 def test_song_entries(tmp_path):

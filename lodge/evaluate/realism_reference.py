@@ -86,7 +86,7 @@ def build_reference(cmu_dir: Path, log=None) -> dict:
     genres = {}
     for genre in sorted(stats):
         pooled = pool_stats(stats[genre])
-        genres[genre] = {**{k: round(v, 6) for k, v in pooled.to_dict().items()},
+        genres[genre] = {**{k: None if v is None else round(v, 6) for k, v in pooled.to_dict().items()},
                          "takes": len(takes[genre]), "pieces": len(stats[genre]), "primitives": prims[genre]}
     return {
         "description": "Realism measures of the real CMU dancers per genre (lodge.metrics.realism), "
@@ -95,7 +95,8 @@ def build_reference(cmu_dir: Path, log=None) -> dict:
                   f"(sha256 {hashlib.sha256(manifest).hexdigest()[:16]}). {CMU_ACKNOWLEDGEMENT}",
         "command": COMMAND,
         "units": {"speed": "m/s", "spread": "m", "snaps_per_min": "1/min", "primitive_energy": "m^2/s^2",
-                  "minutes": "min"},
+                  "minutes": "min", "lean_deg": "degrees (median spine lean from vertical)",
+                  "arms_up": "share of frames with a wrist above its shoulder"},
         "fps": FPS,
         "genre_merges": GENRE_MERGES,
         "genres": genres,
@@ -106,7 +107,9 @@ def load_reference(path: str | Path | None = None) -> dict[str, RealismStats]:
     """genre -> the real dancers' :class:`RealismStats` (default: the reference shipped with the library)."""
     data = json.loads(Path(path or REFERENCE_PATH).read_text())
     fields = ("speed", "spread", "snaps_per_min", "primitive_energy", "minutes")
-    return {g: RealismStats(**{k: v[k] for k in fields}) for g, v in data["genres"].items()}
+    optional = ("lean_deg", "arms_up")  # absent from references made before the posture measures
+    return {g: RealismStats(**{k: v[k] for k in fields}, **{k: v.get(k) for k in optional})
+            for g, v in data["genres"].items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(ref, indent=1) + "\n")
     for genre, s in ref["genres"].items():
         print(f"{genre:9s} speed {s['speed']:.3f} m/s  spread {s['spread']:.3f} m  snaps {s['snaps_per_min']:.1f}/min  "
-              f"primitive energy {s['primitive_energy']:.3f} m^2/s^2  ({s['minutes']:.2f} min, {s['takes']} takes)")
+              f"primitive energy {s['primitive_energy']:.3f} m^2/s^2  lean {s['lean_deg']:.1f} deg  "
+              f"arms up {100 * s['arms_up']:.1f} %  ({s['minutes']:.2f} min, {s['takes']} takes)")
     print(f"wrote {args.out}")
     return 0
 

@@ -81,6 +81,22 @@ def _realism_table(table: dict) -> list[str]:
     return lines
 
 
+def _posture_table(table: dict) -> list[str]:
+    """Posture per genre, generated beside real (no bar: what the contact sheets show, in numbers)."""
+    rows = [r for r in table["genres"] if r["generated"].get("lean_deg") is not None]
+    if not rows:
+        return []
+    pct = lambda v: "–" if v is None else f"{100 * v:.0f}"  # noqa: E731
+    lines = ["Posture (no bar; read beside the contact sheets):", "",
+             "| genre | spine lean gen / real (median °) | wrist above shoulder gen / real (% of frames) |",
+             "|---|---|---|"]
+    for r in rows:
+        g, real = r["generated"], r["real"] or {}
+        lines.append(f"| {r['genre']} | {_r(g['lean_deg'], 1)} / {_r(real.get('lean_deg'), 1)} "
+                     f"| {pct(g.get('arms_up'))} / {pct(real.get('arms_up'))} |")
+    return lines + [""]
+
+
 def _against_truth(generated: dict, truth: dict) -> list[str]:
     """Generated / ground truth per genre (same items, same music)."""
     truth_rows = {r["genre"]: r["generated"] for r in truth["genres"]}
@@ -103,14 +119,15 @@ def realism_lines(realism: dict) -> list[str]:
              "Speed: mean root-relative joint speed; spread: std over time of root-relative joints; heading snap: "
              "the hip line turning ≥ 60° within 0.2 s; primitive energy: mean squared root-relative joint speed "
              "inside the placed 8-frame primitives (generated: the global stage's; real: cut where generation "
-             "would place them). Ratios are generated / real; dances pooled per genre by duration.", ""]
+             "would place them). Ratios are generated / real; dances pooled per genre by duration. Posture: the "
+             "pelvis-to-neck line's lean from vertical and how often a wrist is above its shoulder.", ""]
     for key, title in (("items", "Test items, whole length"),
                        ("items_truth", "The test items' own real dances (ground truth, same music)"),
                        ("songs", "Full-length songs")):
         table = realism.get(key)
         if table:
             lines += [f"### {title}: {'all genres pass' if table['pass'] else 'not all genres pass'}", ""]
-            lines += _realism_table(table) + [""]
+            lines += _realism_table(table) + [""] + _posture_table(table)
         if key == "items_truth" and table and realism.get("items"):
             lines += _against_truth(realism["items"], table)
     if realism.get("song_dances"):

@@ -4,10 +4,14 @@
 - pose spread: standard deviation over time of the root-relative joint positions, averaged over
   joints and axes (m);
 - heading snaps per minute: how often the hip line turns by 60 degrees or more within 0.2 s;
-- primitive energy: mean squared root-relative joint speed inside 8-frame primitives (m^2/s^2).
+- primitive energy: mean squared root-relative joint speed inside 8-frame primitives (m^2/s^2);
+- posture: the spine's lean from vertical (median over frames, degrees) and the share of frames with
+  a wrist above its shoulder.
 
 A dance that stands still scores near 0 on speed, spread and primitive energy, so the ratios to the
 real dancers of the same genre expose it, unlike beat alignment or a Frechet distance on a few items.
+The posture measures carry no bar: they put numbers on what a contact sheet shows at a glance (a
+swing dancer upright where the real ones bend forward, arms up where theirs hang low).
 """
 from __future__ import annotations
 
@@ -15,10 +19,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..constants import FPS
+from ..constants import FPS, JOINT_NAMES
 from .positions import as_joints
 
 LEFT_HIP, RIGHT_HIP = 1, 2
+NECK = JOINT_NAMES.index("neck")
+SHOULDERS = (JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("right_shoulder"))
+WRISTS = (JOINT_NAMES.index("left_wrist"), JOINT_NAMES.index("right_wrist"))
 SNAP_DEGREES = 60.0
 SNAP_SECONDS = 0.2
 
@@ -106,6 +113,31 @@ def primitive_energy(primitive_joints, fps: float = FPS) -> float:
     return float((speed ** 2).mean())
 
 
+def spine_lean(joints) -> np.ndarray:
+    """(T,) angle in degrees between the pelvis-to-neck line and the vertical (y up): 0 upright, 90 flat."""
+    pos = as_joints(joints)
+    spine = pos[:, NECK] - pos[:, 0]
+    norm = np.maximum(np.linalg.norm(spine, axis=-1), 1e-9)
+    return np.degrees(np.arccos(np.clip(spine[:, 1] / norm, -1.0, 1.0)))
+
+
+def median_lean(joints) -> float:
+    """Median over frames of :func:`spine_lean` (degrees)."""
+    lean = spine_lean(joints)
+    return float(np.median(lean)) if len(lean) else 0.0
+
+
+def arms_up_share(joints) -> float:
+    """Share of frames (0-1) in which a wrist is higher than the shoulder on its side."""
+    pos = as_joints(joints)
+    if not len(pos):
+        return 0.0
+    up = np.zeros(len(pos), bool)
+    for wrist, shoulder in zip(WRISTS, SHOULDERS):
+        up |= pos[:, wrist, 1] > pos[:, shoulder, 1]
+    return float(up.mean())
+
+
 @dataclass
 class RealismStats:
     """The realism measures of one dance (or pooled over several of one genre)."""
@@ -115,6 +147,8 @@ class RealismStats:
     snaps_per_min: float
     primitive_energy: float | None = None  # m^2/s^2; None when no primitives were measured
     minutes: float = 0.0
+    lean_deg: float | None = None  # median spine lean from vertical; None: not measured (older references)
+    arms_up: float | None = None  # share of frames with a wrist above its shoulder
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""
@@ -122,7 +156,8 @@ class RealismStats:
 
 
 def realism_stats(joints, primitive_joints=None, fps: float = FPS) -> RealismStats:
-    """Speed, spread and heading snaps of one (T, J, 3) dance; primitive energy of its (P, L, J, 3) primitives."""
+    """Speed, spread, heading snaps and posture of one (T, J, 3) dance; primitive energy of its
+    (P, L, J, 3) primitives."""
     pos = as_joints(joints)
     return RealismStats(
         speed=root_relative_speed(pos, fps),
@@ -130,11 +165,14 @@ def realism_stats(joints, primitive_joints=None, fps: float = FPS) -> RealismSta
         snaps_per_min=heading_snaps_per_minute(pos, fps),
         primitive_energy=None if primitive_joints is None or len(primitive_joints) == 0 else primitive_energy(primitive_joints, fps),
         minutes=len(pos) / fps / 60.0,
+        lean_deg=median_lean(pos),
+        arms_up=arms_up_share(pos),
     )
 
 
 def pool_stats(stats: list[RealismStats]) -> RealismStats:
-    """Duration-weighted mean of several dances' measures (primitive energy over those that have it)."""
+    """Duration-weighted mean of several dances' measures (primitive energy and posture over those that
+    have them)."""
     if not stats:
         raise ValueError("no dances to pool")
     w = np.array([max(s.minutes, 1e-9) for s in stats])
@@ -142,11 +180,16 @@ def pool_stats(stats: list[RealismStats]) -> RealismStats:
     def mean(values, weights):
         return float(np.average(values, weights=weights))
 
-    with_prims = [(s.primitive_energy, wi) for s, wi in zip(stats, w) if s.primitive_energy is not None]
+    def mean_of(field: str) -> float | None:
+        pairs = [(getattr(s, field), wi) for s, wi in zip(stats, w) if getattr(s, field) is not None]
+        return mean([v for v, _ in pairs], [x for _, x in pairs]) if pairs else None
+
     return RealismStats(
         speed=mean([s.speed for s in stats], w),
         spread=mean([s.spread for s in stats], w),
         snaps_per_min=mean([s.snaps_per_min for s in stats], w),
-        primitive_energy=mean([e for e, _ in with_prims], [x for _, x in with_prims]) if with_prims else None,
+        primitive_energy=mean_of("primitive_energy"),
         minutes=float(w.sum()),
+        lean_deg=mean_of("lean_deg"),
+        arms_up=mean_of("arms_up"),
     )
