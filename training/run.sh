@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long CPU training run of the `cpu_patched` networks, resumable on any machine.
 #
-#   training/run.sh start [CORPUS]   # resume both stages in the background (nice'd, a core each)
+#   training/run.sh start [CORPUS]   # resume both stages in the background (nice'd, a core each; a stage
+#                                    # whose schedule is done stays stopped and the other gets both cores)
 #   training/run.sh status           # last log line of each stage
 #   training/run.sh stop             # save cleanly, merge both stages (fp16) into training/cpu_patched
 #   training/run.sh calibrate [CORPUS]  # find the merged checkpoint's per-genre sampling factors (about
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMMITTED=training/cpu_patched
-WORK=runs/long
+WORK=${LODGE_TRAIN_WORK:-runs/long}  # the full training state (ignored by git)
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
@@ -35,28 +36,46 @@ SPEED_GUIDANCE=${LODGE_SPEED_GUIDANCE:-4}  # the merged checkpoint's guidance we
 POSE_GUIDANCE=${LODGE_GLOBAL_POSE_GUIDANCE:-2}  # ... and on where each primitive stands (training/README.md: 1 is nearer real speed, 2 keeps BAS)
 PY=${PYTHON:-python3}
 
+# The step a stage's checkpoint in DIR records (0 without one).
+recorded_step() {  # STAGE DIR
+  "$PY" -c 'import json, sys
+try:
+    print(json.load(open(sys.argv[2] + "/config.json"))["training_data"]["runs"][sys.argv[1]]["steps"])
+except (OSError, KeyError, TypeError, ValueError):
+    print(0)' "$1" "$2"
+}
+
 start() {
   local corpus=${1:-corpus}
   [ -f "$corpus/split.json" ] || { echo "no corpus at $corpus: build it with python -m lodge.data.build_corpus" >&2; exit 2; }
   mkdir -p "$WORK"
+  local stage todo=()
   for stage in global local; do
-    if [ -f "$WORK/$stage.pid" ] && kill -0 "$(cat "$WORK/$stage.pid")" 2>/dev/null; then
-      echo "$stage already running (pid $(cat "$WORK/$stage.pid"))"; continue
-    fi
     if [ ! -d "$WORK/$stage" ] && [ -f "$COMMITTED/config.json" ]; then
       mkdir -p "$WORK/$stage"
       cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
+    if [ "$(recorded_step "$stage" "$WORK/$stage")" -ge "$STEPS" ]; then
+      echo "$stage: its $STEPS-step schedule is done (LODGE_TRAIN_STEPS extends it); not started"; continue
+    fi
+    todo+=("$stage")
+  done
+  # One core each; a stage alone gets both (2 threads: one process per core is what run.sh assumes).
+  local threads=$(( ${#todo[@]} == 1 ? 2 : 1 ))
+  for stage in "${todo[@]}"; do
+    if [ -f "$WORK/$stage.pid" ] && kill -0 "$(cat "$WORK/$stage.pid")" 2>/dev/null; then
+      echo "$stage already running (pid $(cat "$WORK/$stage.pid"))"; continue
+    fi
     local batch=64 extra=() root_weight=$ROOT_WEIGHT
     if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE" --genre-power "$LOCAL_GENRE_POWER"); root_weight=$LOCAL_ROOT_WEIGHT; fi
     extra+=(--music-jitter "$MUSIC_JITTER")
     if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
-    OMP_NUM_THREADS=1 nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
+    OMP_NUM_THREADS=$threads nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
       --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$root_weight" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
-    echo "$stage started (pid $!, log $WORK/$stage.log)"
+    echo "$stage started (pid $!, $threads thread(s), log $WORK/$stage.log)"
   done
 }
 
