@@ -203,6 +203,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      "the real dancers' 99th percentile")
     cal.add_argument("--peak-percentile", type=float, help="the percentile of the dance's frame speeds held "
                      "at or below the real dancers' fastest frame")
+    cal.add_argument("--slow-window-percentile", type=float, help="the percentile of the genre's training "
+                     "windows' speeds that its told speed stays at or above")
     cal.add_argument("--genre-guidance-weights", type=float, nargs="+", help="the genre guidance weights tried, "
                      "in order; the first that spreads the dance enough is kept")
     cal.add_argument("--spread-target", type=float, help="the pose spread sought with genre guidance, times the "
@@ -237,7 +239,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         pipe.cfg.genre_calibration = None
     given = {name: getattr(args, name) for name in
              ("primitive_items", "primitive_seconds", "speed_items", "speed_seconds", "energy_target",
-              "fast_share_limit", "peak_percentile", "genre_guidance_weights", "spread_target", "fresh_music", "rounds",
+              "fast_share_limit", "peak_percentile", "slow_window_percentile", "genre_guidance_weights", "spread_target", "fresh_music", "rounds",
               "seed")}
     if given["genre_guidance_weights"] is not None:
         given["genre_guidance_weights"] = tuple(given["genre_guidance_weights"])

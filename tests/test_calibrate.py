@@ -220,3 +220,35 @@ def test_mirror_search_keeps_the_copies_unless_the_dance_comes_nearer_without(tm
     assert len({m["on"] for m in measured.values()}) > 1 and any(m["on"] != m["off"] for m in measured.values())
     pipe = LodgePipeline.from_pretrained(tmp_path / "ck", device="cpu")
     assert [pipe.cfg.mirrors(g) for g in GENRES] == [bool(calibration[g]["mirror"]) for g in GENRES]
+
+
+def test_told_speed_stays_at_or_above_the_genres_slowest_training_dances(tmp_path, tiny_checkpoint, capsys):
+    from fixtures.speedy import speed_conditioned_copy
+    from lodge.cli import main
+    from lodge.data.dataset import load_corpus
+    from lodge.train.calibrate import CalibrationSettings, genre_targets
+
+    items = [(g, sine_dance(300, 1.0 + i, seed=i)) for i, g in enumerate(GENRES)]
+    corpus = write_corpus(tmp_path / "corpus", items + items[:1], n_train=3)
+    windows = {g: t.window_speeds for g, t in genre_targets(load_corpus(corpus, "train")).items()}
+    assert all(len(w) >= 1 and (w > 0).all() for w in windows.values())
+    # Salsa is told a speed under its training dances' slowest windows (its floor, about 1.2, lies
+    # inside the bounds); breaking and modern ten times their fastest (a floor under the fixed bound).
+    told = {"salsa": windows["salsa"].min() / 1.2, "breaking": 10 * windows["breaking"].max(),
+            "modern": 10 * windows["modern"].max()}
+    floor = np.percentile(windows["salsa"], CalibrationSettings().slow_window_percentile) / told["salsa"]
+    assert 1.0 < floor < 2.0
+    ckpt = speed_conditioned_copy(tiny_checkpoint, tmp_path / "ck", told)
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(corpus), "--speed-items", "1",
+                 "--speed-seconds", "6", "--rounds", "2", "--factors", "local_speed_scale"]) == 0
+    out = capsys.readouterr().out
+    tried: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        if ": local speed scale " in line and " -> " in line:
+            genre, rest = line.split(": local speed scale ")
+            tried.setdefault(genre, []).append(float(rest.split()[0]))
+    assert f"salsa: told speed kept at or above {floor:.3f}" in out
+    assert "breaking: told speed kept" not in out and "modern: told speed kept" not in out
+    assert min(tried["salsa"]) >= floor - 1e-3  # the search starts at the floor and never goes under it
+    calibration = json.loads((ckpt / "config.json").read_text())["genre_calibration"]
+    assert calibration["salsa"]["local_speed_scale"] >= floor - 1e-3

@@ -170,14 +170,11 @@ class _SpeedSpy(torch.nn.Module):
 def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_energy(tiny_checkpoint, tmp_path, example_song):
     from lodge.pipeline import LodgePipeline
 
-    plain = load_checkpoint(tiny_checkpoint)
-    cfg = LodgeConfig.from_dict({**plain.cfg.to_dict(), "genre_speeds": {g: 0.3 + 0.1 * i for i, g in enumerate(plain.cfg.genres)}})
-    for net, net_cfg in ((plain.local, cfg.local), (plain.global_, cfg.global_)):
-        net.add_speed_condition()
-        torch.nn.init.normal_(net.speed_in.mlp[-1].weight, std=0.1)
-        net_cfg.speed_condition = True
-    path = save_checkpoint(tmp_path / "speedy", cfg, plain.local, plain.global_, plain.motion_normalizer,
-                           plain.music_mean, plain.music_std, training_data={}, metrics={})
+    from fixtures.speedy import speed_conditioned_copy
+
+    genres = load_checkpoint(tiny_checkpoint).cfg.genres
+    path = speed_conditioned_copy(tiny_checkpoint, tmp_path / "speedy", {g: 0.3 + 0.1 * i for i, g in enumerate(genres)})
+    cfg = load_checkpoint(path).cfg
     pipe = LodgePipeline.from_pretrained(path, device="cpu")
     pipe.local, pipe.global_ = _SpeedSpy(pipe.local), _SpeedSpy(pipe.global_)
     genre = cfg.genres[1]

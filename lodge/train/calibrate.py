@@ -30,7 +30,12 @@ checkpoint's ``genre_calibration`` (:class:`lodge.config.LodgeConfig`), in this 
    frame of any real dancer of the genre. A told speed moves all of them. On the session-16 networks, matching
    the speed alone took breaking's spread from 0.81 to 0.61 of real on the test split. The whole
    pipeline runs for this step. The global stage is still told the genre's own speed, so this step
-   leaves the primitives alone.
+   leaves the primitives alone. The factor stays at or above the speed of the genre's slowest
+   training dances (``slow_window_percentile``; a checkpoint's factor under it is raised to it before
+   step 0): told a speed its genre never danced at, the local
+   network forgets the genre and dances the all-genre average (session 24: swing told 0.25 of its speed
+   stood upright with its arms up, spine lean 6.8 degrees and a wrist above the shoulder in 30 % of
+   the frames on its test items; told 0.8, 17.6 degrees and 5 %, its real dancers 19.3 and 0.1 %).
 
 Each factor (1, 2) is found by a secant search on log scale, starting from the checkpoint's factor. A genre
 whose measure does not respond to its factor keeps its best measured factor, and the factor nearer 1
@@ -48,13 +53,13 @@ import numpy as np
 import torch
 
 from ..config import CALIBRATION_KEYS, MAX_CALIBRATED_WEIGHT
-from ..constants import GLOBAL_LEN
+from ..constants import GLOBAL_LEN, SEG_LEN
 from ..data.dataset import CorpusItem
 from ..data.music_synth import fresh_music
 from ..evaluate.data import cut_item, features_from_music, item_joints, per_genre
 from ..evaluate.realism import primitive_joints
 from ..evaluate.realism_reference import real_primitive_joints
-from ..metrics.realism import body_frame_speeds, pose_spread, primitive_energy, root_relative_speed
+from ..metrics.realism import body_frame_speeds, frame_speeds, pose_spread, primitive_energy, root_relative_speed
 from ..motion import motion_to_joints
 from ..sampling import SamplingOptions
 from ..schedule import GenreSchedule
@@ -107,10 +112,15 @@ class CalibrationSettings:
     seed: int = 0
     rounds: int = 3  # measurements per factor and genre
     guidance_bounds: tuple[float, float] = (0.25, 4.0)
-    # A told speed of 0.25 of the genre's is still one the networks saw: the calmest training takes,
-    # played slower (session 19: party sat at the old bound of 0.4, dancing 1.2 times its training
+    # A told speed of 0.25 of the genre's is still one the networks saw for party: its calmest training
+    # takes, played slower (session 19: party sat at the old bound of 0.4, dancing 1.2 times its training
     # dancers' speed; told 0.25, 1.22 against 1.33 times the real dancers' on its test items).
     speed_bounds: tuple[float, float] = (0.25, 2.0)
+    # ... but not for every genre: each genre's told speed stays at or above this percentile of its
+    # training dances' 256-frame windows' speeds (over the speed the networks are told for the genre).
+    # Session 24, training windows' speed / told speed, 5th percentile: breaking 0.65, indian 0.55,
+    # modern 0.16, party 0.27, salsa 0.62, swing 0.79 (its 12 windows all lie within 0.79-1.3).
+    slow_window_percentile: float = 5.0
     # First guesses of d log(measure) / d log(factor), from the session-17 measurements: primitive
     # energy grew as (w - 1)^1.3; the dance's speed as the told speed^0.45, its spread less.
     guidance_response: float = 1.3
@@ -131,6 +141,8 @@ class CalibrationSettings:
                              f"got {self.genre_guidance_weights}")
         if self.spread_target <= 0:
             raise ValueError(f"spread_target must be positive, got {self.spread_target}")
+        if not 0 <= self.slow_window_percentile <= 100:
+            raise ValueError(f"slow_window_percentile must be in [0, 100], got {self.slow_window_percentile}")
         if min(self.primitive_seconds, self.speed_seconds) < 5:
             raise ValueError("calibration needs at least 5 s of each item's music (the shortest song sampled)")
 
@@ -138,7 +150,8 @@ class CalibrationSettings:
 @dataclass
 class GenreTargets:
     """The real dancers' speed (m/s), pose spread (m) and primitive energy (m^2/s^2) of one genre's
-    training items, the 99th percentile and the maximum of their per-frame body speed (m/s, root included:
+    training items, the speeds of their 256-frame windows (m/s, root-relative, as the local network is
+    told them), the 99th percentile and the maximum of their per-frame body speed (m/s, root included:
     :func:`lodge.metrics.realism.body_frame_speeds`; session 19: bounded on root-relative speed, the
     breaker met the bound on training music and dashed on test music, 28 % of its frames above the
     real 99th percentile of body travel, 6.8 % root-relative)."""
@@ -148,6 +161,7 @@ class GenreTargets:
     primitive_energy: float
     fast_speed: float = float("inf")
     peak_speed: float = float("inf")
+    window_speeds: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -210,8 +224,18 @@ def genre_targets(items: Sequence[CorpusItem]) -> dict[str, GenreTargets]:
         prims = [p for p in (real_primitive_joints(j) for j in joints) if len(p)]
         energy = primitive_energy(np.concatenate(prims)) if prims else float("nan")
         steps = np.concatenate([body_frame_speeds(j) for j in joints])
-        out[genre] = GenreTargets(speed, spread, energy, float(np.percentile(steps, 99)), float(steps.max()))
+        windows = np.concatenate([window_speeds(j) for j in joints])
+        out[genre] = GenreTargets(speed, spread, energy, float(np.percentile(steps, 99)), float(steps.max()), windows)
     return out
+
+
+def window_speeds(joints: np.ndarray, length: int = SEG_LEN, stride: int = SEG_LEN // 4) -> np.ndarray:
+    """Mean root-relative joint speed (m/s) of every ``length``-frame window of a dance, ``stride``
+    frames apart (the local network's examples; a shorter dance is one window)."""
+    speeds = frame_speeds(joints)
+    if len(speeds) < length:
+        return np.array([speeds.mean()]) if len(speeds) else np.zeros(0)
+    return np.array([speeds[a:a + length - 1].mean() for a in range(0, len(speeds) - length + 2, stride)])
 
 
 def _options(seconds: float, seed: int) -> SamplingOptions:
@@ -302,8 +326,9 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
         cfg.genre_calibration = {g: dict(f) for g, f in calibration.items()}
 
     def search_factor(genre: str, key: str, search: Search, measure: Callable[[], tuple[float, str]]) -> None:
-        """Search one factor, starting from the checkpoint's; ``measure`` gives (measure / target, log text)."""
-        factor = cfg.calibration(genre, key)
+        """Search one factor, starting from the checkpoint's (within the search's bounds); ``measure``
+        gives (measure / target, log text)."""
+        factor = float(np.clip(cfg.calibration(genre, key), *search.bounds))
         for _ in range(s.rounds):
             set_factor(genre, key, factor)
             ratio, text = measure()
@@ -378,6 +403,25 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
                     peak / target.peak_speed)
         return ratio, dance_text(genre, dance)
 
+    def speed_floor(genre: str) -> float:
+        """The least told-speed factor: ``speed_bounds``' lower one, raised to the genre's slow training
+        windows' speed over the speed the genre is told."""
+        lo, hi = s.speed_bounds
+        told = (cfg.genre_speeds or {}).get(genre)
+        windows = targets[genre].window_speeds
+        if told and len(windows):
+            slowest = float(np.percentile(windows, s.slow_window_percentile)) / told
+            if slowest > lo:
+                log(f"{genre}: told speed kept at or above {min(slowest, hi):.3f} (its slowest training dances)")
+                lo = min(slowest, hi)
+        return lo
+
+    # A told speed under the floor is raised to it first, so that the steps before the speed's own
+    # search measure a dance of the genre and not the all-genre average.
+    floors = {g: speed_floor(g) for g in chosen} if "local_speed_scale" in factors else {}
+    for genre, floor in floors.items():
+        if cfg.calibration(genre, "local_speed_scale") < floor:
+            set_factor(genre, "local_speed_scale", floor)
     if "genre_guidance_weight" in factors and not cfg.has_null_genre:
         log("the networks have no null genre (no genre dropout): no genre guidance to calibrate")
     for genre in chosen if "genre_guidance_weight" in factors and cfg.has_null_genre else ():
@@ -388,7 +432,7 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
         search_factor(genre, "global_guidance_scale", Search(s.guidance_bounds, s.guidance_response, s.min_response),
                       lambda: primitive_measure(genre))
     for genre in chosen if "local_speed_scale" in factors else ():
-        search_factor(genre, "local_speed_scale", Search(s.speed_bounds, s.speed_response, s.min_response),
+        search_factor(genre, "local_speed_scale", Search((floors[genre], s.speed_bounds[1]), s.speed_response, s.min_response),
                       lambda: motion_measure(genre))
     log(f"calibration: {calibration}")
     return calibration
