@@ -159,6 +159,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="half the training segments (local) or windows (global) are played faster or slower by a "
                             "factor up to this (log-uniform; 1 = never), so the network learns what the speed it "
                             "is told means")
+    train.add_argument("--window-offsets", action="store_true",
+                       help="global stage: a dance shorter than the window starts 0 or more whole segments late, "
+                            "so the window's later primitives learn every genre, not only those with long takes")
     train.add_argument("--speed-condition", action="store_true",
                        help="tell the network each example's speed (mean root-relative joint speed); at sampling "
                             "it is told the genre's typical speed times the energy (a trained network is given it)")
@@ -280,6 +283,7 @@ def _train(args: argparse.Namespace) -> int:
         device=device, half=args.half, seed=args.seed, fk_fraction=args.fk_fraction,
         x0_vel_weight=args.x0_vel_weight, x0_speed_weight=args.x0_speed_weight, root_weight=args.root_weight,
         time_stretch=args.time_stretch,
+        window_offsets=args.window_offsets,
         genre_power=args.genre_power,
         genre_drop_prob=args.genre_drop, overlap_unpatch=args.overlap_unpatch,
         cue_mismatch_prob=args.cue_mismatch, music_jitter=args.music_jitter,

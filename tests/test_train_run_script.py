@@ -24,7 +24,7 @@ def _stage_dir(work: Path, stage: str, steps: int) -> None:
     (work / stage / "config.json").write_text(json.dumps(config))
 
 
-def _start(tmp_path: Path, global_steps: int, local_steps: int) -> tuple[str, list[str]]:
+def _start(tmp_path: Path, global_steps: int, local_steps: int, **env_extra: str) -> tuple[str, list[str]]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "split.json").write_text("{}")
@@ -35,7 +35,7 @@ def _start(tmp_path: Path, global_steps: int, local_steps: int) -> tuple[str, li
     fake = tmp_path / "python"
     fake.write_text(FAKE_PYTHON.format(python=sys.executable, calls=calls))
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = dict(os.environ, PYTHON=str(fake), LODGE_TRAIN_WORK=str(work), LODGE_TRAIN_STEPS="1000")
+    env = dict(os.environ, PYTHON=str(fake), LODGE_TRAIN_WORK=str(work), LODGE_TRAIN_STEPS="1000", **env_extra)
     out = subprocess.run(["bash", str(ROOT / "training" / "run.sh"), "start", str(corpus)], env=env,
                          capture_output=True, text=True, timeout=60, check=True).stdout
     for pid_file in work.glob("*.pid"):  # the fake trainers exit at once; wait for their records
@@ -55,3 +55,12 @@ def test_a_finished_stage_stays_stopped_and_the_other_gets_both_cores(tmp_path):
     out, calls = _start(tmp_path, 1000, 300)
     assert "global: its 1000-step schedule is done" in out
     assert len(calls) == 1 and calls[0].startswith("OMP_NUM_THREADS=2 -m lodge train local ")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a bash script")
+def test_one_stages_schedule_extends_and_the_global_stage_takes_window_offsets(tmp_path):
+    out, calls = _start(tmp_path, 1000, 300, LODGE_GLOBAL_STEPS="2000", LODGE_WINDOW_OFFSETS="1")
+    by_stage = {c.split()[4]: c for c in calls}
+    assert sorted(by_stage) == ["global", "local"] and "not started" not in out
+    assert "--steps 2000 " in by_stage["global"] and "--window-offsets" in by_stage["global"]
+    assert "--steps 1000 " in by_stage["local"] and "--window-offsets" not in by_stage["local"]

@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 COMMITTED=training/cpu_patched
 WORK=${LODGE_TRAIN_WORK:-runs/long}  # the full training state (ignored by git)
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
+GLOBAL_STEPS=${LODGE_GLOBAL_STEPS:-$STEPS}  # ... per stage, when one stage's schedule is to be extended
+LOCAL_STEPS=${LODGE_LOCAL_STEPS:-$STEPS}
+WINDOW_OFFSETS=${LODGE_WINDOW_OFFSETS:-0}  # 1: the global stage's short dances start whole segments late (session 24; training/README.md)
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 ROOT_RANGE=${LODGE_ROOT_RANGE:-1.0}  # the local network denoises the horizontal root within +-1 m (from session 20; training/README.md)
@@ -56,8 +59,9 @@ start() {
       cp "$COMMITTED"/config.json "$COMMITTED"/*.safetensors "$WORK/$stage/"
       cp "$COMMITTED"/train_history_*.json "$WORK/$stage/" 2>/dev/null || true
     fi
-    if [ "$(recorded_step "$stage" "$WORK/$stage")" -ge "$STEPS" ]; then
-      echo "$stage: its $STEPS-step schedule is done (LODGE_TRAIN_STEPS extends it); not started"; continue
+    local steps=$LOCAL_STEPS; [ "$stage" = global ] && steps=$GLOBAL_STEPS
+    if [ "$(recorded_step "$stage" "$WORK/$stage")" -ge "$steps" ]; then
+      echo "$stage: its $steps-step schedule is done (LODGE_${stage^^}_STEPS extends it); not started"; continue
     fi
     todo+=("$stage")
   done
@@ -67,12 +71,16 @@ start() {
     if [ -f "$WORK/$stage.pid" ] && kill -0 "$(cat "$WORK/$stage.pid")" 2>/dev/null; then
       echo "$stage already running (pid $(cat "$WORK/$stage.pid"))"; continue
     fi
-    local batch=64 extra=() root_weight=$ROOT_WEIGHT
-    if [ "$stage" = global ]; then extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER"); else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE" --genre-power "$LOCAL_GENRE_POWER"); root_weight=$LOCAL_ROOT_WEIGHT; fi
+    local batch=64 extra=() root_weight=$ROOT_WEIGHT steps=$LOCAL_STEPS
+    if [ "$stage" = global ]; then
+      steps=$GLOBAL_STEPS
+      extra=(--prim-motion-gain "$PRIM_GAIN" --prim-step-weight "$PRIM_STEP" --genre-power "$GENRE_POWER")
+      if [ "$WINDOW_OFFSETS" = 1 ]; then extra+=(--window-offsets); fi
+    else extra=(--disc-weight "$DISC" --x0-speed-weight "$X0_SPEED" --root-range "$ROOT_RANGE" --genre-power "$LOCAL_GENRE_POWER"); root_weight=$LOCAL_ROOT_WEIGHT; fi
     extra+=(--music-jitter "$MUSIC_JITTER")
     if [ "$SPEED" = 1 ]; then extra+=(--speed-condition); fi
     OMP_NUM_THREADS=$threads nohup nice -n 10 "$PY" -m lodge train "$stage" --data "$corpus" --out "$WORK/$stage" \
-      --preset cpu_patched --steps "$STEPS" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$root_weight" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
+      --preset cpu_patched --steps "$steps" --batch-size "$batch" --lr 3e-4 --save-every 200 --fk-fraction 0 --x0-vel-weight "$X0_VEL" --root-weight "$root_weight" --genre-drop "$GENRE_DROP" --overlap-unpatch --time-stretch "$STRETCH" "${extra[@]}" \
       >> "$WORK/$stage.log" 2>&1 &
     echo $! > "$WORK/$stage.pid"
     echo "$stage started (pid $!, $threads thread(s), log $WORK/$stage.log)"

@@ -85,6 +85,10 @@ class TrainSettings:
     # lodge.train.windows.local_example, global_example), so that the speed the network is told varies
     # within a genre.
     time_stretch: float = 1.0
+    # Global stage: a window's dance shorter than the window starts 0 or more whole segments late
+    # (lodge.train.windows.offset_window), so every primitive slot learns every genre; off, a window
+    # starts at its dance's first frame and the later slots learn only the genres with long takes.
+    window_offsets: bool = False
     # Global stage: weight of the step between consecutive primitives' mean poses against the data's
     # (lodge.train.losses.primitive_step_loss); 0 = off.
     prim_step_weight: float = 0.0
@@ -554,7 +558,8 @@ class Trainer:
 
     def _global_batch(self):
         picks = self._picks()
-        ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading, max_stretch=self.s.time_stretch)
+        ex = [global_example(self.tracks[i], self.rng, canonical=self.cfg.canonical_heading, max_stretch=self.s.time_stretch,
+                             offsets=self.s.window_offsets)
               for i in picks]
         prims = self.prim_space.normalize(torch.as_tensor(np.stack([e[0] for e in ex]), device=self.device))
         genre = torch.as_tensor([e[2] for e in ex], device=self.device)

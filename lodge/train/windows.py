@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import MARK_COLUMNS
-from ..constants import GLOBAL_LEN, PRIM_LEN, ROOT_X, ROOT_Z, SEG_LEN
+from ..constants import GLOBAL_LEN, PRIM_LEN, ROOT_X, ROOT_Z, SEG_LEN, SEGS_PER_WINDOW
 from ..metrics.realism import frame_speeds
 from ..motion import canonical_transform, mirror_motion, motion_to_joints, planar_transform
 from ..post.warp import warp_motion
-from ..primitives import PrimitivePlan, cut_primitives, dance_beats, plan_primitives
+from ..primitives import N_HARD, N_PRIMS, PrimitivePlan, cut_primitives, dance_beats, plan_primitives
 
 TIME_STRETCH_PROB = 0.5  # share of the examples (segments, windows) time-stretched when stretching is on
 SPEEDUP_PERCENTILE = 99.0  # a stretch never speeds a dance's fast frames past this percentile of its genre's
@@ -208,13 +208,54 @@ def stretched_window(track: Track, start: int, factor: float = 1.0):
     return prims, music, frames, weight, track.speed(start, stretched_span(factor, window_len)) * factor
 
 
+def window_slot_sources(segments: int) -> np.ndarray:
+    """(13,) for each primitive slot of a window whose dance starts ``segments`` segments late, the slot
+    of the unshifted window it takes its primitive from (-1: before the dance). Hard cue h takes hard
+    cue h - segments; soft cue 2 s + r (segment s) takes 2 (s - segments) + r."""
+    hard = np.arange(N_HARD) - segments
+    seg, r = np.divmod(np.arange(N_PRIMS - N_HARD), 2)
+    soft = np.where(seg >= segments, N_HARD + 2 * (seg - segments) + r, -1)
+    return np.concatenate([np.where(hard >= 0, hard, -1), soft])
+
+
+def latest_offset(weight: np.ndarray) -> int:
+    """The most whole segments a window's dance can start late without a primitive of weight > 0
+    leaving the window (``weight`` (13,) as :func:`stretched_window` gives it)."""
+    best = 0
+    for segments in range(1, SEGS_PER_WINDOW + 1):
+        sources = window_slot_sources(segments)
+        if weight[sources[sources >= 0]].sum() < weight.sum():
+            break
+        best = segments
+    return best
+
+
+def offset_window(prims: np.ndarray, music: np.ndarray, frames: np.ndarray, weight: np.ndarray, segments: int):
+    """A window's dance moved ``segments`` whole segments later (:func:`window_slot_sources`), so that
+    a short dance also trains the window's later primitives: the slots before it get weight 0 and the
+    first primitive's motion, the music its first frame (as the music past a dance's end repeats its
+    last), the primitives' frames move with them. Returns prims, music, frames, weight as given."""
+    if segments == 0:
+        return prims, music, frames, weight
+    sources = window_slot_sources(segments)
+    valid = sources >= 0
+    take = np.where(valid, sources, 0)
+    shift = segments * SEG_LEN
+    music_idx = np.clip(np.arange(len(music)) - shift, 0, len(music) - 1)
+    return (prims[take], music[music_idx], np.where(valid, frames[take] + shift, frames).astype(frames.dtype),
+            np.where(valid, weight[take], 0.0).astype(weight.dtype))
+
+
 def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 0.5, canonical: bool = False,
-                   max_stretch: float = 1.0):
+                   max_stretch: float = 1.0, offsets: bool = False):
     """A random 1024-frame window with its primitives (:func:`stretched_window`).
 
     With ``max_stretch`` > 1, a share :data:`TIME_STRETCH_PROB` of the windows is played faster or
     slower by a factor drawn log-uniformly from [1 / max_stretch, max_stretch], as
-    :func:`local_example`'s segments are.
+    :func:`local_example`'s segments are. With ``offsets``, a dance shorter than the window starts
+    0 to as many whole segments late as keep its primitives inside it (drawn uniformly;
+    :func:`offset_window`): a window always starts at its dance's first frame otherwise, so the
+    later primitives of every window were learnt only from the genres with long takes.
 
     Returns:
         prims (13, 8, 139) in window coordinates, music (1024, 35), genre id, prim_frames (13,)
@@ -233,6 +274,9 @@ def global_example(track: Track, rng: np.random.Generator, mirror_prob: float = 
         prims[..., ROOT_Z] -= origin[1]
     if rng.random() < mirror_prob:
         prims = mirror_motion(prims)
+    if offsets:
+        prims, music, frames, weight = offset_window(prims, music, frames, weight,
+                                                     int(rng.integers(0, latest_offset(weight) + 1)))
     return prims.astype(np.float32), music, track.genre_id, frames, weight, speed
 
 
