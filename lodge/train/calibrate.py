@@ -32,10 +32,10 @@ checkpoint's ``genre_calibration`` (:class:`lodge.config.LodgeConfig`), in this 
    pipeline runs for this step. The global stage is still told the genre's own speed, so this step
    leaves the primitives alone. The factor stays at or above the speed of the genre's slowest
    training dances (``slow_window_percentile``; a checkpoint's factor under it is raised to it before
-   step 0): told a speed its genre never danced at, the local
-   network forgets the genre and dances the all-genre average (session 24: swing told 0.25 of its speed
-   stood upright with its arms up, spine lean 6.8 degrees and a wrist above the shoulder in 30 % of
-   the frames on its test items; told 0.8, 17.6 degrees and 5 %, its real dancers 19.3 and 0.1 %).
+   step 0): told a speed its genre never danced at, the local network forgets the genre and dances
+   the all-genre average (session 24: swing told 0.25 of its speed stood upright with its arms up,
+   spine lean 6.8 degrees and a wrist above the shoulder in 30 % of the frames on its test items;
+   told 0.8, 17.6 degrees and 5 %, its real dancers 19.3 and 0.1 %).
 
 Each factor (1, 2) is found by a secant search on log scale, starting from the checkpoint's factor. A genre
 whose measure does not respond to its factor keeps its best measured factor, and the factor nearer 1
