@@ -1,13 +1,10 @@
 """benchmarks/contact_sheet.py: frame spacing, layout and size limit (one tiny render)."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("contact_sheet", ROOT / "benchmarks" / "contact_sheet.py")
-sheet = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sheet)
+from fixtures.benchmarks import load_benchmark
+
+sheet = load_benchmark("contact_sheet")
 
 
 def test_frames_are_one_second_apart_or_closer_when_short():

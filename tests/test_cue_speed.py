@@ -1,13 +1,10 @@
 """benchmarks/cue_speed.py: distances to the primitives and heading-free joints."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("cue_speed", ROOT / "benchmarks" / "cue_speed.py")
-cue_speed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cue_speed)
+from fixtures.benchmarks import load_benchmark
+
+cue_speed = load_benchmark("cue_speed")
 
 
 def test_distance_to_primitives_counts_frames_to_the_nearest_primitive_frame():

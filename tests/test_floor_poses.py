@@ -1,5 +1,4 @@
 """benchmarks/floor_poses.py: pelvis height above the feet, and one row per checkpoint on a small corpus."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -7,11 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from fixtures.corpus import sine_dance, write_corpus
+from fixtures.benchmarks import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("floor_poses", ROOT / "benchmarks" / "floor_poses.py")
-floor_poses = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(floor_poses)
+floor_poses = load_benchmark("floor_poses")
 
 
 def test_pelvis_height_is_measured_from_the_lowest_foot():

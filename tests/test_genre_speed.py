@@ -1,14 +1,11 @@
 """benchmarks/genre_speed.py and speed_use.py: the spreads of log speed, the summary lines."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("genre_speed", ROOT / "benchmarks" / "genre_speed.py")
-genre_speed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(genre_speed)
+from fixtures.benchmarks import load_benchmark
+
+genre_speed = load_benchmark("genre_speed")
 
 
 def test_log_spread_is_scale_free_and_zero_for_one_value():
@@ -35,9 +32,7 @@ def test_summary_marks_genres_without_a_reference():
 
 
 def test_speed_use_summary_compares_every_told_speed_with_the_true_one():
-    spec = importlib.util.spec_from_file_location("speed_use", ROOT / "benchmarks" / "speed_use.py")
-    speed_use = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(speed_use)
+    speed_use = load_benchmark("speed_use")
     lines = speed_use.summary_lines("local", {"true": (0.010, 0.020), "none": (0.011, 0.020), "double": (0.012, 0.030)})
     assert lines[0].endswith("x0 error 0.01000 (1.000 x true), motion 0.02000 (1.000 x true)")
     assert "(1.100 x true)" in lines[1] and lines[2].endswith("motion 0.03000 (1.500 x true)")

@@ -1,15 +1,12 @@
 """benchmarks/posture.py: posture by distance to the primitives and by window slot."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from lodge.metrics.realism import SHOULDERS, WRISTS, RealismStats
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("posture_benchmark", ROOT / "benchmarks" / "posture.py")
-posture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(posture)
+from fixtures.benchmarks import load_benchmark
+
+posture = load_benchmark("posture", "posture_benchmark")
 
 
 def test_wrists_up_and_cells():

@@ -1,16 +1,12 @@
 """benchmarks/root_travel.py: the pelvis' horizontal path, and one row per checkpoint on a small corpus."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fixtures.benchmark_run import run_on_two_genres
+from fixtures.benchmarks import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("root_travel", ROOT / "benchmarks" / "root_travel.py")
-root_travel = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root_travel)
+root_travel = load_benchmark("root_travel")
 
 
 def test_pelvis_travel_is_the_horizontal_step_and_the_slow_part_keeps_a_steady_walk():

@@ -1,15 +1,11 @@
 """benchmarks/speed_tail.py: per-frame body travel, and one row per checkpoint on a small corpus."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from fixtures.benchmark_run import run_on_two_genres
+from fixtures.benchmarks import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("speed_tail", ROOT / "benchmarks" / "speed_tail.py")
-speed_tail = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(speed_tail)
+speed_tail = load_benchmark("speed_tail")
 
 
 def test_frame_travel_is_the_mean_joint_move_root_included():
