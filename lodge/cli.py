@@ -186,7 +186,7 @@ def _build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--genre-guidance", type=float, default=None,
                        help="the merged checkpoint's default guidance weight on the genre (both networks need a "
                             "null genre; default: the local checkpoint's setting)")
-    from .config import CALIBRATION_KEYS
+    from .config import CALIBRATION_SEARCHED
 
     cal = sub.add_parser("calibrate", help="find each genre's genre guidance weight, mirror switch, speed and global guidance factors "
                                            "on training dances "
@@ -216,7 +216,7 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="measure on the training items' own music instead of fresh renderings on their beats")
     cal.add_argument("--rounds", type=int, help="measurements per factor and genre")
     cal.add_argument("--seed", type=int)
-    cal.add_argument("--factors", nargs="+", choices=CALIBRATION_KEYS, default=list(CALIBRATION_KEYS),
+    cal.add_argument("--factors", nargs="+", choices=CALIBRATION_SEARCHED, default=list(CALIBRATION_SEARCHED),
                      help="which weights and factors to search (the others keep the checkpoint's)")
     cal.add_argument("--reset", action="store_true", help="start from no calibration instead of the checkpoint's")
     return parser

@@ -301,6 +301,15 @@ def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_pipeline, 
     pipe.cfg.genre_calibration = None
     assert np.isfinite(mixed.motion).all()
     assert np.abs(mixed.motion - pipe(click_features, f"salsa,10:{other}", seed=0, **FAST).motion).max() > 1e-3
+    # A local-stage weight guides the local stage alone: the same primitives, another dance.
+    pipe.cfg.genre_calibration = {"salsa": {"local_genre_guidance_weight": 2.0}}
+    local_only = pipe(click_features, "salsa", seed=0, **FAST)
+    np.testing.assert_allclose(local_only.primitive_motion, off.primitive_motion, atol=1e-5)
+    assert np.abs(local_only.motion - off.motion).max() > 1e-3
+    pipe.cfg.genre_calibration = {"salsa": {"genre_guidance_weight": 2.0, "local_genre_guidance_weight": 0.0}}
+    global_only = pipe(click_features, "salsa", seed=0, **FAST)
+    np.testing.assert_allclose(global_only.primitive_motion, guided.primitive_motion, atol=1e-5)
+    pipe.cfg.genre_calibration = None
 
 
 def test_a_genre_calibrated_not_to_mirror_gets_no_mirrored_cues(tiny_pipeline, click_features):

@@ -35,7 +35,11 @@ def _start(tmp_path: Path, global_steps: int, local_steps: int, **env_extra: str
     fake = tmp_path / "python"
     fake.write_text(FAKE_PYTHON.format(python=sys.executable, calls=calls))
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = dict(os.environ, PYTHON=str(fake), LODGE_TRAIN_WORK=str(work), LODGE_TRAIN_STEPS="1000", **env_extra)
+    schedule = {"LODGE_TRAIN_STEPS": "1000", "LODGE_GLOBAL_STEPS": "1000", "LODGE_WINDOW_OFFSETS": "0"}
+    env = {**os.environ, "PYTHON": str(fake), "LODGE_TRAIN_WORK": str(work), **schedule, **env_extra}
+    for name, value in env_extra.items():  # "" stands for "not set": run.sh's own default
+        if value == "":
+            del env[name]
     out = subprocess.run(["bash", str(ROOT / "training" / "run.sh"), "start", str(corpus)], env=env,
                          capture_output=True, text=True, timeout=60, check=True).stdout
     for pid_file in work.glob("*.pid"):  # the fake trainers exit at once; wait for their records
@@ -64,3 +68,12 @@ def test_one_stages_schedule_extends_and_the_global_stage_takes_window_offsets(t
     assert sorted(by_stage) == ["global", "local"] and "not started" not in out
     assert "--steps 2000 " in by_stage["global"] and "--window-offsets" in by_stage["global"]
     assert "--steps 1000 " in by_stage["local"] and "--window-offsets" not in by_stage["local"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a bash script")
+def test_by_default_the_global_schedule_runs_past_the_local_one_with_window_offsets(tmp_path):
+    out, calls = _start(tmp_path, 200000, 150000, LODGE_TRAIN_STEPS="", LODGE_GLOBAL_STEPS="", LODGE_WINDOW_OFFSETS="")
+    by_stage = {c.split()[4]: c for c in calls}
+    assert sorted(by_stage) == ["global", "local"] and "not started" not in out
+    assert "--steps 240000 " in by_stage["global"] and "--window-offsets" in by_stage["global"]
+    assert "--steps 200000 " in by_stage["local"] and "--window-offsets" not in by_stage["local"]

@@ -16,9 +16,9 @@ cd "$(dirname "$0")/.."
 COMMITTED=training/cpu_patched
 WORK=${LODGE_TRAIN_WORK:-runs/long}  # the full training state (ignored by git)
 STEPS=${LODGE_TRAIN_STEPS:-200000}  # the cosine schedule's length: the run is meant to be resumed many times
-GLOBAL_STEPS=${LODGE_GLOBAL_STEPS:-$STEPS}  # ... per stage, when one stage's schedule is to be extended
+GLOBAL_STEPS=${LODGE_GLOBAL_STEPS:-240000}  # ... per stage: the global one extended in session 25, with window offsets (training/README.md)
 LOCAL_STEPS=${LODGE_LOCAL_STEPS:-$STEPS}
-WINDOW_OFFSETS=${LODGE_WINDOW_OFFSETS:-0}  # 1: the global stage's short dances start whole segments late (session 24; training/README.md)
+WINDOW_OFFSETS=${LODGE_WINDOW_OFFSETS:-1}  # 1: the global stage's short dances start whole segments late (from session 25; training/README.md)
 X0_VEL=${LODGE_X0_VEL_WEIGHT:-4.0}  # the normalised-space velocity term (training/README.md says why)
 ROOT_WEIGHT=${LODGE_ROOT_WEIGHT:-10}  # the horizontal root error counts 10x in the x0 terms (training/README.md)
 ROOT_RANGE=${LODGE_ROOT_RANGE:-1.0}  # the local network denoises the horizontal root within +-1 m (from session 20; training/README.md)

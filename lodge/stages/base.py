@@ -62,13 +62,14 @@ class StageProgress:
             self.progress(self.name, min(1.0, step / max(total, 1)))
 
 
-def genre_guidance(models: StageModels, genres, options: SamplingOptions) -> float | torch.Tensor:
-    """The sampler's genre guidance weight for (N,) genre indices: the request's one weight, or when it
-    leaves it to the checkpoint (None), each genre's own (:meth:`lodge.config.LodgeConfig.genre_guidance`)
-    as (N,), or one number when they are all the same."""
+def genre_guidance(models: StageModels, genres, options: SamplingOptions, stage: str) -> float | torch.Tensor:
+    """A stage's ("global" or "local") sampler genre guidance weight for (N,) genre indices: the
+    request's one weight (both stages), or when it leaves it to the checkpoint (None), each genre's own
+    for the stage (:meth:`lodge.config.LodgeConfig.genre_guidance`) as (N,), or one number when they are
+    all the same."""
     if options.genre_guidance_weight is not None:
         return float(options.genre_guidance_weight)
-    weights = [models.cfg.genre_guidance(int(g)) for g in np.asarray(genres).reshape(-1)]
+    weights = [models.cfg.genre_guidance(int(g), stage) for g in np.asarray(genres).reshape(-1)]
     if len(set(weights)) <= 1:
         return weights[0] if weights else 0.0
     return torch.tensor(weights, dtype=torch.float32, device=models.device)

@@ -125,7 +125,7 @@ def sample_global(models: StageModels, inputs: GlobalInputs, options: SamplingOp
         hard_values = space.normalize(torch.as_tensor(inputs.keep_values, device=device))
     x0 = models.diffusion.sample(
         denoise, (w, N_PRIMS, PRIM_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.global_guidance_weight, genre_guidance_weight=genre_guidance(models, inputs.genres, options),
+        guidance_weight=options.global_guidance_weight, genre_guidance_weight=genre_guidance(models, inputs.genres, options, "global"),
         speed_guidance_weight=speed_guidance,
         guidance_scale=global_guidance_scales(models, inputs.genres),
         mean_guidance=pose_guidance(options),

@@ -187,7 +187,7 @@ def sample_segments(
 
     x0 = models.diffusion.sample(
         denoise, (s, SEG_LEN, MOTION_DIM), sampler=options.sampler, steps=options.steps,
-        guidance_weight=options.guidance_weight, genre_guidance_weight=genre_guidance(models, genres, options),
+        guidance_weight=options.guidance_weight, genre_guidance_weight=genre_guidance(models, genres, options, "local"),
         speed_guidance_weight=speed_guidance,
         hard_mask=to_t(cues.hard_mask) if cues.hard_mask.any() else None, hard_values=hard_v,
         soft_mask=to_t(cues.soft_mask) if cues.soft_mask.any() else None, soft_values=soft_v,

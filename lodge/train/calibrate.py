@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..config import CALIBRATION_KEYS, MAX_CALIBRATED_WEIGHT
+from ..config import CALIBRATION_SEARCHED, MAX_CALIBRATED_WEIGHT
 from ..constants import GLOBAL_LEN, SEG_LEN
 from ..data.dataset import CorpusItem
 from ..data.music_synth import fresh_music
@@ -288,7 +288,7 @@ def dance_motion(pipe, items: Sequence[CorpusItem], genre: str, options: Samplin
 
 
 def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings | None = None,
-              genres: Sequence[str] | None = None, factors: Sequence[str] = CALIBRATION_KEYS,
+              genres: Sequence[str] | None = None, factors: Sequence[str] = CALIBRATION_SEARCHED,
               log: Log = print) -> dict[str, dict[str, float]]:
     """Find every genre's ``genre_guidance_weight``, ``mirror`` switch, ``global_guidance_scale`` and
     ``local_speed_scale`` on ``items`` (training items).
@@ -297,9 +297,9 @@ def calibrate(pipe, items: Sequence[CorpusItem], settings: CalibrationSettings |
     the search goes (and left at the result). ``factors``: which of the four to search (the others keep
     the checkpoint's). Returns the calibration, ready for the config.
     """
-    unknown = set(factors) - set(CALIBRATION_KEYS)
+    unknown = set(factors) - set(CALIBRATION_SEARCHED)
     if unknown:
-        raise ValueError(f"unknown calibration factors {sorted(unknown)} (known: {', '.join(CALIBRATION_KEYS)})")
+        raise ValueError(f"unknown calibration factors {sorted(unknown)} (searched: {', '.join(CALIBRATION_SEARCHED)})")
     s = settings or CalibrationSettings()
     cfg = pipe.cfg
     targets = genre_targets(items)
