@@ -1,0 +1,122 @@
+"""A genre's local-stage genre guidance weight against its real dancers, on real songs.
+
+    python benchmarks/local_genre_guidance.py --data CORPUS [--checkpoint DIR] [--genres swing salsa]
+        [--weights 0 2 4 6] [--songs train] [--seconds 90] [--seed 0]
+
+The calibration (`python -m lodge calibrate`) measures on fresh music played on training dances'
+beats, where the local network follows the genre; on real songs it follows the music more, and a
+genre's posture drifts to the all-genre average (session 24: swing danced upright on songs, 5 degrees
+of spine lean against its dancers' 19). ``local_genre_guidance_weight`` in a genre's calibration
+(:class:`lodge.config.LodgeConfig`) guides the local stage alone on the genre. This script dances
+each genre on each song with each weight (the primitives are left as the checkpoint places them) and
+prints, per genre and weight, the mean over the songs of what the realism table reads (speed,
+pose-spread ratio, heading snaps per minute) and the posture table (median spine lean, wrist above
+shoulder), with the share of frames faster than the genre's training dances' 99th percentile (theirs:
+1 %), beside the real dancers (``lodge/metrics/realism_reference.json``).
+
+``--songs train`` (the default) takes the corpus' training songs (``split.json`` "songs" / "train"),
+so that the weight is chosen without the held-out test song and the shipped examples, on which
+``python -m lodge evaluate --songs default`` then reports it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from lodge.constants import FPS  # noqa: E402
+from lodge.metrics.realism import RealismStats, body_frame_speeds, realism_stats  # noqa: E402
+
+COLUMNS = ("speed", "spread", "snaps/min", "lean", "wrists up %", "fast %")
+
+
+def training_songs(corpus: Path) -> list[Path]:
+    """The corpus' training songs (fretsonfire folders) that are installed here."""
+    from lodge.data.songs import SECTOID_DIR
+
+    split = json.loads((corpus / "split.json").read_text())
+    names = split.get("songs", {}).get("train", [])
+    return [SECTOID_DIR / n for n in names if (SECTOID_DIR / n / "song.ogg").is_file()]
+
+
+def dance_measures(joints: np.ndarray, real: RealismStats, fast_speed: float) -> np.ndarray:
+    """One dance's row of :data:`COLUMNS`: its speed and spread over the real dancers', snaps per
+    minute, lean in degrees and the shares in %."""
+    stats = realism_stats(joints)
+    fast = float((body_frame_speeds(joints) > fast_speed).mean()) if len(joints) > 1 else 0.0
+    return np.array([stats.speed / real.speed, stats.spread / real.spread, stats.snaps_per_min,
+                     stats.lean_deg, 100 * stats.arms_up, 100 * fast])
+
+
+def weight_row(pipe, songs: dict, genre: str, weight: float, real: RealismStats, fast_speed: float,
+               seconds: float, seed: int) -> np.ndarray:
+    """The mean of :func:`dance_measures` over ``songs`` (name -> MusicFeatures), the genre's local
+    stage guided at ``weight``; the pipeline's calibration is restored afterwards."""
+    from lodge.sampling import SamplingOptions
+
+    before = pipe.cfg.genre_calibration
+    calibration = {g: dict(c) for g, c in (before or {}).items()}
+    calibration.setdefault(genre, {})["local_genre_guidance_weight"] = float(weight)
+    pipe.cfg.genre_calibration = calibration
+    try:
+        rows = []
+        for features in songs.values():
+            duration = min(seconds, len(features.features) / FPS)
+            dance = pipe(features, genre, SamplingOptions(max_seconds=None, duration=duration, seed=seed))
+            rows.append(dance_measures(dance.joints, real, fast_speed))
+        return np.mean(rows, axis=0)
+    finally:
+        pipe.cfg.genre_calibration = before
+
+
+def format_row(genre: str, weight: float | str, row) -> str:
+    """A markdown table row of :data:`COLUMNS`."""
+    cells = [f"{row[0]:.2f}", f"{row[1]:.2f}", f"{row[2]:.1f}", f"{row[3]:.1f}", f"{row[4]:.0f}", f"{row[5]:.1f}"]
+    return f"| {genre} | {weight} | {' | '.join(cells)} |"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="corpus directory (split.json, items/)")
+    ap.add_argument("--checkpoint", default=None, help="checkpoint directory (default: shipped weights)")
+    ap.add_argument("--genres", nargs="+", default=None, help="genres (default: every genre of the model)")
+    ap.add_argument("--weights", type=float, nargs="+", default=[0.0, 2.0, 4.0, 6.0])
+    ap.add_argument("--songs", nargs="+", default=["train"],
+                    help="'train' (the corpus' training songs) or audio files / song folders")
+    ap.add_argument("--seconds", type=float, default=90.0, help="the first seconds of each song")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    from lodge.data.dataset import load_corpus
+    from lodge.evaluate.realism_reference import load_reference
+    from lodge.evaluate.songs import song_features
+    from lodge.pipeline import LodgePipeline
+    from lodge.train.calibrate import genre_targets
+
+    paths = training_songs(args.data) if args.songs == ["train"] else [Path(s) for s in args.songs]
+    if not paths:
+        print("no songs: install fretsonfire-songs-sectoid or name audio files with --songs", file=sys.stderr)
+        return 2
+    pipe = LodgePipeline.from_pretrained(args.checkpoint)
+    songs = {p.name: song_features(p) for p in paths}
+    reference = load_reference()
+    targets = genre_targets(load_corpus(args.data, "train"))
+    print(f"{', '.join(songs)}: first {args.seconds:g} s, seed {args.seed}; mean over the songs")
+    print(f"| genre | local genre guidance | {' | '.join(COLUMNS)} |")
+    print("|---|---|" + "---|" * len(COLUMNS))
+    for genre in args.genres or pipe.genres:
+        real = reference[genre]
+        for weight in args.weights:
+            row = weight_row(pipe, songs, genre, weight, real, targets[genre].fast_speed, args.seconds, args.seed)
+            print(format_row(genre, f"{weight:g}", row), flush=True)
+        print(format_row(genre, "real", [1.0, 1.0, real.snaps_per_min, real.lean_deg or np.nan,
+                                         100 * (real.arms_up or np.nan), 1.0]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
