@@ -4,7 +4,8 @@
         [--frames 12] [--every 1.0] [--size 160] [--out docs]
 
 For each genre the longest held-out test item is taken: its real dancer is one row, and the model's
-dance to the same music (seed 0, default settings) the other. Both rows show the same frames (every
+dance to the same music (seed 0, default settings) the other. Both start at the same place facing the
+camera, as every generated dance does (the real take is turned about the vertical to it). Both rows show the same frames (every
 ``--every`` seconds, closer together when the item is too short), the same follow camera and the
 same mannequin body, with no cue tint. Which row is which is drawn at random per genre (seeded by the
 genre name); the rows are labelled "A" and "B" and the key is written to ``contact_sheets.md`` in
@@ -45,6 +46,15 @@ def frame_indices(num_frames: int, count: int, every_s: float) -> np.ndarray:
     step = max(1, min(int(round(every_s * FPS)), (num_frames - 1) // max(count - 1, 1)))
     start = max(0, (num_frames - 1 - step * (count - 1)) // 2)
     return start + step * np.arange(count)
+
+
+def facing_the_camera(motion: np.ndarray) -> np.ndarray:
+    """The motion turned and shifted so that its first frame stands at the origin facing the camera (+z),
+    where every generated dance starts. A real take faces wherever the mocap studio had it face, and a
+    dancer seen from behind or from the side reads differently from one seen from the front."""
+    from lodge.train.windows import to_canonical
+
+    return to_canonical(motion, motion[0])
 
 
 def render_row(motion: np.ndarray, frames: np.ndarray, size: int) -> list[np.ndarray]:
@@ -101,7 +111,8 @@ def make_sheet(pipe, corpus: Path, genre: str, out_dir: Path, count: int, every_
     n = min(len(generated), len(item.motion))
     frames = frame_indices(n, count, every_s)
     generated_first = bool(np.random.default_rng(zlib.crc32(genre.encode())).random() < 0.5)
-    motions = [generated, item.motion] if generated_first else [item.motion, generated]
+    real = facing_the_camera(item.motion[:n])
+    motions = [generated, real] if generated_first else [real, generated]
     rows = [render_row(m[:n], frames, size) for m in motions]
     times = (frames - frames[0]) / FPS
     sheet = compose(rows, ["A", "B"], times, f"{genre}: one row is a real dancer, one is generated")
@@ -117,7 +128,8 @@ def write_key(records: list[dict], out_dir: Path, checkpoint: str) -> Path:
     lines = ["# Contact sheets: generated beside real", "",
              "Made by `python benchmarks/contact_sheet.py`. Each sheet: the longest held-out test item of the genre; "
              "one row is its real dancer (CMU mocap), the other the model's dance to the same music "
-             f"({checkpoint}, seed 0, default settings). Same frames, follow camera and mannequin; no cue tint. "
+             f"({checkpoint}, seed 0, default settings). Same frames, follow camera and mannequin; no cue tint; both "
+             "start at the same place facing the camera (the real take turned about the vertical to it). "
              "Read them blind first; the key is below.", "",
              "| sheet | test item | frames | key |", "|---|---|---|---|"]
     for r in records:

@@ -24,3 +24,13 @@ def test_sheet_layout_and_size(tmp_path):
     assert image.size == (sheet.LABEL_W + 2 * 64, sheet.HEADER_H + 2 * 64)
     path = tmp_path / "s.jpg"
     assert sheet.save_small(image, path, max_bytes=150 * 1024) <= 150 * 1024
+
+
+def test_the_real_dancer_starts_facing_the_camera_where_the_generated_one_does():
+    from lodge.constants import ROOT_SLICE
+    from lodge.motion import heading, planar_transform, rest_motion
+
+    take = planar_transform(rest_motion(5), 2.0, [3.0, -1.0])  # a take facing away, off the origin
+    turned = sheet.facing_the_camera(take)
+    np.testing.assert_allclose(heading(turned), 0.0, atol=1e-5)
+    np.testing.assert_allclose(turned[:, ROOT_SLICE], rest_motion(5)[:, ROOT_SLICE], atol=1e-5)
