@@ -5,9 +5,9 @@
 
 For each genre the longest held-out test item is taken: its real dancer is one row, and the model's
 dance to the same music (seed 0, default settings) the other. Both start at the same place facing the
-camera, as every generated dance does (the real take is turned about the vertical to it). Both rows show the same frames (every
-``--every`` seconds, closer together when the item is too short), the same follow camera and the
-same mannequin body, with no cue tint. Which row is which is drawn at random per genre (seeded by the
+camera, as every generated dance does (the real take is turned about the vertical to it). Both rows
+show the same frames (every ``--every`` seconds, closer together when the item is too short), the
+same follow camera and the same mannequin body, with no cue tint. Which row is which is drawn at random per genre (seeded by the
 genre name); the rows are labelled "A" and "B" and the key is written to ``contact_sheets.md`` in
 the output folder, so that the sheets can be read blind first.
 """
