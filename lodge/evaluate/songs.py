@@ -36,15 +36,21 @@ class SongEntry:
         return self.path.name
 
 
-def held_out_songs(corpus: str | Path) -> list[Path]:
-    """Folders of the corpus' test songs (``split.json`` "songs" / "test"); empty when unknown or absent."""
+def corpus_songs(corpus: str | Path, side: str) -> list[Path]:
+    """Folders of the corpus' songs on one side of its split (``split.json`` "songs" / ``side``: "train"
+    or "test") that are installed here; empty when unknown or absent."""
     from ..data.songs import SECTOID_DIR
 
     split = Path(corpus) / "split.json"
     if not split.is_file():
         return []
-    names = json.loads(split.read_text()).get("songs", {}).get("test", [])
+    names = json.loads(split.read_text()).get("songs", {}).get(side, [])
     return [SECTOID_DIR / n for n in names if (SECTOID_DIR / n / "song.ogg").is_file()]
+
+
+def held_out_songs(corpus: str | Path) -> list[Path]:
+    """Folders of the corpus' test songs (:func:`corpus_songs`)."""
+    return corpus_songs(corpus, "test")
 
 
 def default_songs(corpus: str | Path | None) -> list[SongEntry]:

@@ -127,15 +127,19 @@ def median_lean(joints) -> float:
     return float(np.median(lean)) if len(lean) else 0.0
 
 
-def arms_up_share(joints) -> float:
-    """Share of frames (0-1) in which a wrist is higher than the shoulder on its side."""
+def wrists_up(joints) -> np.ndarray:
+    """(T,) bool: a wrist is higher than the shoulder on its side."""
     pos = as_joints(joints)
-    if not len(pos):
-        return 0.0
     up = np.zeros(len(pos), bool)
     for wrist, shoulder in zip(WRISTS, SHOULDERS):
         up |= pos[:, wrist, 1] > pos[:, shoulder, 1]
-    return float(up.mean())
+    return up
+
+
+def arms_up_share(joints) -> float:
+    """Share of frames (0-1) in which a wrist is higher than the shoulder on its side (:func:`wrists_up`)."""
+    up = wrists_up(joints)
+    return float(up.mean()) if len(up) else 0.0
 
 
 @dataclass
