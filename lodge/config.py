@@ -106,13 +106,14 @@ class NetConfig:
 
 
 CALIBRATION_FACTORS = ("local_speed_scale", "global_guidance_scale")  # factors on a checkpoint-wide value
-# A genre's own weights in place of the checkpoint's: on the genre in both stages, and (when set) in the
-# local stage alone, where it takes the first one's place.
-CALIBRATION_WEIGHTS = ("genre_guidance_weight", "local_genre_guidance_weight")
+# A genre's own weights in place of the checkpoint's: on the genre in both stages, and (when set) in one
+# stage alone, where it takes the first one's place.
+STAGE_GENRE_GUIDANCE = {"global": "global_genre_guidance_weight", "local": "local_genre_guidance_weight"}
+CALIBRATION_WEIGHTS = ("genre_guidance_weight", *STAGE_GENRE_GUIDANCE.values())
 CALIBRATION_SWITCHES = ("mirror",)  # 1 on, 0 off: a genre's own choice of a choreography device
 CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS + CALIBRATION_SWITCHES
 # What `python -m lodge calibrate` searches; the others are chosen on songs (lodge.train.calibrate says why).
-CALIBRATION_SEARCHED = tuple(k for k in CALIBRATION_KEYS if k != "local_genre_guidance_weight")
+CALIBRATION_SEARCHED = tuple(k for k in CALIBRATION_KEYS if k not in STAGE_GENRE_GUIDANCE.values())
 CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
 MAX_CALIBRATED_WEIGHT = 10.0  # a calibrated guidance weight above it is a broken calibration
 
@@ -181,8 +182,8 @@ class LodgeConfig:
     # lodge.train.calibrate); None: none. Each genre may have "local_speed_scale", a factor on the speed
     # the local network is told (genre_speeds x energy), and "global_guidance_scale", a factor on the
     # global stage's music-guidance term (w - 1); each factor steers one stage, so each is found alone.
-    # It may also have its own "genre_guidance_weight" (both stages), "local_genre_guidance_weight" (the
-    # local stage alone, in the first one's place there) and a "mirror" switch (0: its soft cues get no
+    # It may also have its own "genre_guidance_weight" (both stages), "global_genre_guidance_weight" and
+    # "local_genre_guidance_weight" (one stage alone, in the first one's place there) and a "mirror" switch (0: its soft cues get no
     # mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre
     # average. Told a slow genre's speed, it dances faster, and one guidance weight leaves some genres'
     # primitives too still and others' too wild (training/README.md has the measurements).
@@ -215,7 +216,7 @@ class LodgeConfig:
             if unknown:
                 raise ValueError(f"genre_calibration names genres this model does not know: {unknown}")
             guided = [g for g, c in self.genre_calibration.items()
-                      if c.get("genre_guidance_weight") or c.get("local_genre_guidance_weight")]
+                      if any(c.get(key) for key in CALIBRATION_WEIGHTS)]
             if guided and not self.has_null_genre:
                 raise ValueError(f"genre_calibration guides {guided} on their genre, but the networks were trained "
                                  "without genre dropout (no null genre)")
@@ -240,14 +241,15 @@ class LodgeConfig:
         return float((self.genre_calibration or {}).get(name, {}).get(key, 1.0))
 
     def genre_guidance(self, genre: int | str, stage: str = "global") -> float:
-        """A stage's ("global" or "local") genre guidance weight for a genre (index or name): for the local
-        stage its calibrated ``local_genre_guidance_weight`` when it has one; else its calibrated
-        ``genre_guidance_weight``, else the checkpoint's ``genre_guidance_weight``."""
-        if stage not in ("local", "global"):
+        """A stage's ("global" or "local") genre guidance weight for a genre (index or name): its calibrated
+        weight for that stage alone (``global_genre_guidance_weight`` or ``local_genre_guidance_weight``)
+        when it has one; else its calibrated ``genre_guidance_weight``, else the checkpoint's
+        ``genre_guidance_weight``."""
+        if stage not in STAGE_GENRE_GUIDANCE:
             raise ValueError(f"stage must be 'local' or 'global', got {stage!r}")
         own = (self.genre_calibration or {}).get(self.genre_name(genre), {})
-        if stage == "local" and "local_genre_guidance_weight" in own:
-            return float(own["local_genre_guidance_weight"])
+        if STAGE_GENRE_GUIDANCE[stage] in own:
+            return float(own[STAGE_GENRE_GUIDANCE[stage]])
         return float(own.get("genre_guidance_weight", self.genre_guidance_weight))
 
     def mirrors(self, genre: int | str) -> bool:

@@ -39,16 +39,18 @@ def test_config_checks_the_calibration_and_tells_the_scaled_speed():
                                                                 "modern": {"genre_guidance_weight": 0.0}}}
     guided = LodgeConfig.from_dict(nulls)
     assert [guided.genre_guidance(g) for g in GENRES] == [1.0, 4.0, 0.0]
-    # A genre's local-stage weight takes the place of its weight (or the checkpoint's) in the local stage only.
+    # A genre's one-stage weight takes the place of its weight (or the checkpoint's) in that stage only.
     local = LodgeConfig.from_dict({**nulls, "genre_calibration": {"breaking": {"genre_guidance_weight": 4.0,
                                                                                "local_genre_guidance_weight": 2.0},
-                                                                  "modern": {"local_genre_guidance_weight": 3.0}}})
+                                                                  "modern": {"local_genre_guidance_weight": 3.0,
+                                                                             "global_genre_guidance_weight": 8.0}}})
     assert [local.genre_guidance(g, "local") for g in GENRES] == [1.0, 2.0, 3.0]
-    assert [local.genre_guidance(g, "global") for g in GENRES] == [1.0, 4.0, 1.0]
+    assert [local.genre_guidance(g, "global") for g in GENRES] == [1.0, 4.0, 8.0]
     with pytest.raises(ValueError, match="stage must be"):
         local.genre_guidance("modern", "both")
     for bad, message in (({"salsa": {"local_genre_guidance_weight": 11.0}}, "weights must lie in"),
-                         ({"salsa": {"local_genre_guidance_weight": 2.0}}, "genre dropout")):
+                         ({"salsa": {"local_genre_guidance_weight": 2.0}}, "genre dropout"),
+                         ({"salsa": {"global_genre_guidance_weight": 2.0}}, "genre dropout")):
         with pytest.raises(ValueError, match=message):
             LodgeConfig.from_dict({**base, "genre_calibration": bad})
     with pytest.raises(ValueError, match="not a calibration factor"):

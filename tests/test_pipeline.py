@@ -309,6 +309,10 @@ def test_genre_guidance_needs_a_null_genre_and_changes_the_dance(tiny_pipeline, 
     pipe.cfg.genre_calibration = {"salsa": {"genre_guidance_weight": 2.0, "local_genre_guidance_weight": 0.0}}
     global_only = pipe(click_features, "salsa", seed=0, **FAST)
     np.testing.assert_allclose(global_only.primitive_motion, guided.primitive_motion, atol=1e-5)
+    # ... and a global-stage weight the primitives alone: the guided primitives, with them the same
+    # dance as the local weight 0 above.
+    pipe.cfg.genre_calibration = {"salsa": {"global_genre_guidance_weight": 2.0}}
+    np.testing.assert_allclose(pipe(click_features, "salsa", seed=0, **FAST).motion, global_only.motion, atol=1e-5)
     pipe.cfg.genre_calibration = None
 
 

@@ -37,13 +37,16 @@ checkpoint's ``genre_calibration`` (:class:`lodge.config.LodgeConfig`), in this 
    spine lean 6.8 degrees and a wrist above the shoulder in 30 % of the frames on its test items;
    told 0.8, 17.6 degrees and 5 %, its real dancers 19.3 and 0.1 %).
 
-Not searched: ``local_genre_guidance_weight``, a genre's guidance on its genre in the local stage
-alone. The fresh music here does not show what it is for: on real songs the local network follows
-the music more than the genre (session 24: swing danced them upright, 5 degrees of spine lean
-against its dancers' 19, while on fresh music it leaned as on its test takes). It is chosen on the
-corpus' training songs with ``benchmarks/local_genre_guidance.py``, with the genre's told speed
+Not searched: ``global_genre_guidance_weight`` and ``local_genre_guidance_weight``, a genre's
+guidance on its genre in one stage alone (where set, step 0's weight guides only the other stage).
+The fresh music here does not show what they are for: on real songs the local network follows the
+music more than the genre (session 24: swing danced them upright, 5 degrees of spine lean against
+its dancers' 19, while on fresh music it leaned as on its test takes), and the global stage's
+primitives lose what sets their genre apart (session 26: salsa's primitives raised a wrist above the
+shoulder in 11 % of their frames on its test items, its real dancers' in 20 %). They are chosen on the
+corpus' training songs with ``benchmarks/stage_genre_guidance.py``, with the genre's told speed
 (the guidance also speeds the dance up, and keeps the genre below the floor above), and this search
-keeps it as the checkpoint has it.
+keeps them as the checkpoint has them.
 
 Each factor (1, 2) is found by a secant search on log scale, starting from the checkpoint's factor. A genre
 whose measure does not respond to its factor keeps its best measured factor, and the factor nearer 1
