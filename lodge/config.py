@@ -115,7 +115,8 @@ CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS + CALIBRATION_SWITC
 # What `python -m lodge calibrate` searches; the others are chosen on songs (lodge.train.calibrate says why).
 CALIBRATION_SEARCHED = tuple(k for k in CALIBRATION_KEYS if k not in STAGE_GENRE_GUIDANCE.values())
 CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
-MAX_CALIBRATED_WEIGHT = 10.0  # a calibrated guidance weight above it is a broken calibration
+MAX_CALIBRATED_WEIGHT = 10.0
+MAX_SEGMENT_SPEED_POWER = 3.0  # above it a segment's told speed swings with its primitives' every wobble  # a calibrated guidance weight above it is a broken calibration
 
 
 def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
@@ -168,6 +169,10 @@ class LodgeConfig:
     # Default soft-cue guidance fraction s for sampling (the paper's best is 1); a checkpoint may ship
     # another default when its measured results are better there (see its model card).
     soft_fraction: float = 1.0
+    # How much each local segment's told speed follows how fast its primitives move against the song's
+    # other segments (lodge/stages/segment_speed.py): told x relative speed ** power; 0: one told speed
+    # for the whole song (the checkpoints before session 26).
+    segment_speed_power: float = 0.0
     # Both stages work in coordinates where the crop's first frame stands at the origin facing +z
     # (rotation about the vertical too, not only a shift). Off for checkpoints trained before it.
     canonical_heading: bool = False
@@ -199,6 +204,9 @@ class LodgeConfig:
             self.global_pose_guidance_weight = float(self.global_pose_guidance_weight)
         self.genre_guidance_weight = float(self.genre_guidance_weight)
         self.speed_guidance_weight = float(self.speed_guidance_weight)
+        self.segment_speed_power = float(self.segment_speed_power)
+        if not 0.0 <= self.segment_speed_power <= MAX_SEGMENT_SPEED_POWER:
+            raise ValueError(f"segment_speed_power must lie in [0, {MAX_SEGMENT_SPEED_POWER:g}], got {self.segment_speed_power}")
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):

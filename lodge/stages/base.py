@@ -75,16 +75,19 @@ def genre_guidance(models: StageModels, genres, options: SamplingOptions, stage:
     return torch.tensor(weights, dtype=torch.float32, device=models.device)
 
 
-def speed_condition(models: StageModels, network: torch.nn.Module, genres, options: SamplingOptions
-                    ) -> tuple[Callable[[int, torch.Tensor | None], dict], float]:
+def speed_condition(models: StageModels, network: torch.nn.Module, genres, options: SamplingOptions,
+                    factors: np.ndarray | None = None) -> tuple[Callable[[int, torch.Tensor | None], dict], float]:
     """What a stage's denoiser adds to its network's call for the speed, and the stage's speed guidance
-    weight (0 for a network without the speed condition).
+    weight (0 for a network without the speed condition). ``factors`` ((N,), optional) multiply each
+    item's told speed (the local stage's per-segment shading, :mod:`lodge.stages.segment_speed`).
 
     Returns ``(speed_kwargs, weight)``: ``speed_kwargs(n, speed_drop)`` is ``{"speed": (n * N,)}`` for a
     batch of n guidance branches of the N items (NaN where ``speed_drop``), or ``{}``."""
     speed = stage_speeds(models, network, genres, options.energy)
     if speed is None:
         return (lambda n, speed_drop=None: {}), 0.0
+    if factors is not None:
+        speed = speed * torch.as_tensor(np.asarray(factors, np.float32), device=speed.device)
 
     def speed_kwargs(n: int, speed_drop: torch.Tensor | None = None) -> dict:
         told = speed.repeat(n)

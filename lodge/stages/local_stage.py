@@ -28,6 +28,7 @@ from ..primitives import N_HARD, PrimitivePlan
 from ..sampling import SamplingOptions
 from .base import ProgressFn, StageModels, StageProgress, genre_guidance, resolve_options, speed_condition
 from .plan import hard_cue
+from .segment_speed import segment_speed_factors
 
 
 
@@ -139,7 +140,7 @@ def segment_cues(plan: PrimitivePlan, prims: np.ndarray, options: SamplingOption
 def sample_segments(
     models: StageModels, music: torch.Tensor, genres: np.ndarray | torch.Tensor, cues: SegmentCues,
     options: SamplingOptions, generator: torch.Generator, progress: ProgressFn | None = None, *,
-    soft_fraction: float, show_cues: bool = True,
+    soft_fraction: float, show_cues: bool = True, speed_factors: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sample S segments in one batch under ``cues``; (S, 256, 139) motion in song coordinates, data units.
 
@@ -152,6 +153,7 @@ def sample_segments(
         soft_fraction: share of the denoising steps that see the soft cues.
         show_cues: let cue-input networks see the cue frames as input (off: the network is called
             with the noisy motion, music, genre and drop mask only).
+        speed_factors: (S,) factors on each segment's told speed (speed-conditioned networks); None: 1.
     """
     options = resolve_options(models, options)
     s, dev = cues.num_segments, models.device
@@ -166,7 +168,7 @@ def sample_segments(
     cue_frames = to_t(cues.hard_mask.any(-1) | (cues.soft_mask.any(-1) & (soft_fraction > 0)))
     current = {"values": torch.where(to_t(cues.hard_mask), hard_v, soft_v)}
 
-    speed_kwargs, speed_guidance = speed_condition(models, models.local, genres, options)
+    speed_kwargs, speed_guidance = speed_condition(models, models.local, genres, options, speed_factors)
 
     def denoise(x_t, t, drop_mask, genre_drop=None, speed_drop=None):
         n = x_t.shape[0] // s
@@ -279,7 +281,11 @@ def sample_local(models: StageModels, inputs: LocalInputs, options: SamplingOpti
         segments = np.asarray(inputs.segments, np.int64)
         cues, music, genres = cues.select(segments), music[torch.as_tensor(segments, device=music.device)], genres[segments]
     soft = float(options.soft) if options.use_primitives else 0.0
-    motion = sample_segments(models, music, genres, cues, options, generator, progress, soft_fraction=soft)
+    # Each segment told its speed from the whole song's primitives, also when only some are re-generated.
+    factors = segment_speed_factors(inputs.primitives, plan, models.cfg.segment_speed_power,
+                                    inputs.genres)[segments] if options.use_primitives else None
+    motion = sample_segments(models, music, genres, cues, options, generator, progress, soft_fraction=soft,
+                             speed_factors=factors)
     return LocalResult(segments=segments, motion=motion, fixed=cues.fixed(soft))
 
 
