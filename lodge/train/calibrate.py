@@ -43,7 +43,7 @@ The fresh music here does not show what they are for: on real songs the local ne
 music more than the genre (session 24: swing danced them upright, 5 degrees of spine lean against
 its dancers' 19, while on fresh music it leaned as on its test takes), and the global stage's
 primitives lose what sets their genre apart (session 26: salsa's primitives raised a wrist above the
-shoulder in 11 % of their frames on its test items, its real dancers' in 20 %). They are chosen on the
+shoulder in 11 % of their frames on its test items, the real primitives in 20 %). They are chosen on the
 corpus' training songs with ``benchmarks/stage_genre_guidance.py``, with the genre's told speed
 (the guidance also speeds the dance up, and keeps the genre below the floor above), and this search
 keeps them as the checkpoint has them.
