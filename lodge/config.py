@@ -115,8 +115,8 @@ CALIBRATION_KEYS = CALIBRATION_FACTORS + CALIBRATION_WEIGHTS + CALIBRATION_SWITC
 # What `python -m lodge calibrate` searches; the others are chosen on songs (lodge.train.calibrate says why).
 CALIBRATION_SEARCHED = tuple(k for k in CALIBRATION_KEYS if k not in STAGE_GENRE_GUIDANCE.values())
 CALIBRATION_RANGE = (0.1, 10.0)  # a factor outside it is a broken calibration, not a genre's character
-MAX_CALIBRATED_WEIGHT = 10.0
-MAX_SEGMENT_SPEED_POWER = 3.0  # above it a segment's told speed swings with its primitives' every wobble  # a calibrated guidance weight above it is a broken calibration
+MAX_CALIBRATED_WEIGHT = 10.0  # a calibrated guidance weight above it is a broken calibration
+MAX_SEGMENT_SPEED_POWER = 3.0  # above it a segment's told speed swings with its primitives' every wobble
 
 
 def _checked_calibration(genre: str, factors: dict) -> dict[str, float]:
@@ -188,8 +188,8 @@ class LodgeConfig:
     # the local network is told (genre_speeds x energy), and "global_guidance_scale", a factor on the
     # global stage's music-guidance term (w - 1); each factor steers one stage, so each is found alone.
     # It may also have its own "genre_guidance_weight" (both stages), "global_genre_guidance_weight" and
-    # "local_genre_guidance_weight" (one stage alone, in the first one's place there) and a "mirror" switch (0: its soft cues get no
-    # mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre
+    # "local_genre_guidance_weight" (one stage alone, in the first one's place there) and a "mirror"
+    # switch (0: its soft cues get no mirrored copies; :meth:`mirrors`). Why: an undertrained network drifts toward the all-genre
     # average. Told a slow genre's speed, it dances faster, and one guidance weight leaves some genres'
     # primitives too still and others' too wild (training/README.md has the measurements).
     genre_calibration: dict[str, dict[str, float]] | None = None
@@ -206,7 +206,8 @@ class LodgeConfig:
         self.speed_guidance_weight = float(self.speed_guidance_weight)
         self.segment_speed_power = float(self.segment_speed_power)
         if not 0.0 <= self.segment_speed_power <= MAX_SEGMENT_SPEED_POWER:
-            raise ValueError(f"segment_speed_power must lie in [0, {MAX_SEGMENT_SPEED_POWER:g}], got {self.segment_speed_power}")
+            raise ValueError(f"segment_speed_power must lie in [0, {MAX_SEGMENT_SPEED_POWER:g}], "
+                             f"got {self.segment_speed_power}")
         if not self.genres:
             raise ValueError("a Lodge config needs at least one genre")
         if len(set(self.genres)) != len(self.genres):
