@@ -8,10 +8,10 @@ from lodge.config import LodgeConfig
 from lodge.constants import PRIM_LEN, ROT_SLICE
 from lodge.motion import rest_motion
 from lodge.primitives import N_PRIMS, plan_primitives
-from lodge.stages.segment_speed import MAX_SEGMENT_FACTOR, segment_primitive_speeds, segment_speed_factors
 from lodge.rotations import matrix_to_rotation_6d
+from lodge.stages.segment_speed import MAX_SEGMENT_FACTOR, segment_primitive_speeds, segment_speed_factors
 
-from test_speed_condition import _SpeedSpy
+from fixtures.speedy import SpeedSpy, speed_conditioned_copy
 
 
 def _swinging(amplitude: float) -> np.ndarray:
@@ -78,12 +78,10 @@ def test_the_power_is_checked_and_old_configs_read_as_off(tiny_checkpoint):
 def test_each_segment_is_told_the_song_speed_times_its_factor(tiny_checkpoint, tmp_path, example_song):
     from lodge.pipeline import LodgePipeline
 
-    from fixtures.speedy import speed_conditioned_copy
-
     genres = load_checkpoint(tiny_checkpoint).cfg.genres
     path = speed_conditioned_copy(tiny_checkpoint, tmp_path / "speedy", {g: 0.4 for g in genres})
     pipe = LodgePipeline.from_pretrained(path, device="cpu")
-    pipe.local = _SpeedSpy(pipe.local)
+    pipe.local = SpeedSpy(pipe.local)
     flat = pipe(example_song, genres[0], seed=0, steps=2, duration=20)
     told_flat = pipe.local.seen[0]
     pipe.local.seen.clear()

@@ -155,28 +155,16 @@ def test_the_energy_option_is_checked():
         assert err.value.field == "energy"
 
 
-class _SpeedSpy(torch.nn.Module):
-    """Wraps a network and records the speeds it is told."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net, self.speed_in, self.seen = net, net.speed_in, []
-
-    def forward(self, *args, **kwargs):
-        self.seen.append(kwargs.get("speed"))
-        return self.net(*args, **kwargs)
-
-
 def test_sampling_tells_speed_conditioned_networks_the_genre_speed_times_the_energy(tiny_checkpoint, tmp_path, example_song):
     from lodge.pipeline import LodgePipeline
 
-    from fixtures.speedy import speed_conditioned_copy
+    from fixtures.speedy import SpeedSpy, speed_conditioned_copy
 
     genres = load_checkpoint(tiny_checkpoint).cfg.genres
     path = speed_conditioned_copy(tiny_checkpoint, tmp_path / "speedy", {g: 0.3 + 0.1 * i for i, g in enumerate(genres)})
     cfg = load_checkpoint(path).cfg
     pipe = LodgePipeline.from_pretrained(path, device="cpu")
-    pipe.local, pipe.global_ = _SpeedSpy(pipe.local), _SpeedSpy(pipe.global_)
+    pipe.local, pipe.global_ = SpeedSpy(pipe.local), SpeedSpy(pipe.global_)
     genre = cfg.genres[1]
     dances = {e: pipe(example_song, genre, seed=0, steps=2, duration=10, energy=e) for e in (1.0, 2.0)}
     expected = cfg.genre_speed(1)
