@@ -3,8 +3,8 @@
 A real dancer does not move at one speed for a whole song: within a genre the speed of its 256-frame
 windows varies by about a third either way, and its turns and spins come in the fast ones. A
 speed-conditioned local network told one speed for every segment dances each at that speed, and its
-spins go (salsa's training windows, DDIM 50 with no cues: 13.8 heading snaps per minute told each
-window's own speed, 7.0 told the genre's; the real dancers' 22). The global stage has already chosen
+spins go (48 salsa training windows, DDIM 50 with no cues: 13.8 heading snaps per minute told each
+window's own speed, 7.0 told the one speed the pipeline tells every segment; the real dancers' 22). The global stage has already chosen
 how much each stretch of the song moves: the primitives it put in a segment. So each segment is told
 the song's speed times how fast its primitives move against the song's other segments, to a power
 (``segment_speed_power`` in the checkpoint's config; 0: one speed for the whole song, as before).
